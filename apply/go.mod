@@ -1,0 +1,3 @@
+module github.com/sluice-cdc/sluice/apply
+
+go 1.26.0
