@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need, and nothing twice:
+#   - Debian packages: MariaDB (+ Galera, mariabackup), PostgreSQL, kcat
+#   - the Apache Kafka broker jars from Maven Central (tools/kafka/pom.xml),
+#     cached in .cache/kafka/<version>/libs (git-ignored)
+# Quick when everything is present. Never starts the system services: tests
+# run private instances of their own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' tools/kafka/pom.xml)
+KAFKA_LIBS=".cache/kafka/${KAFKA_VERSION}/libs"
+
+sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need=()
+for pkg in mariadb-server galera-4 mariadb-backup postgresql kcat; do
+	if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+		echo "deps: $pkg present"
+	else
+		need+=("$pkg")
+	fi
+done
+if [ "${#need[@]}" -gt 0 ]; then
+	echo "deps: installing ${need[*]}"
+	# policy-rc.d exit 101 keeps apt from starting the system MariaDB and
+	# PostgreSQL services; only private test instances are ever used.
+	created_policy=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' | sudo_ tee /usr/sbin/policy-rc.d >/dev/null
+		sudo_ chmod +x /usr/sbin/policy-rc.d
+		created_policy=1
+	fi
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	if [ "$created_policy" -eq 1 ]; then sudo_ rm -f /usr/sbin/policy-rc.d; fi
+	echo "deps: installed ${need[*]}"
+fi
+
+for tool in java mvn go; do
+	command -v "$tool" >/dev/null || { echo "deps: $tool is required but not installed" >&2; exit 1; }
+done
+
+if [ -f "${KAFKA_LIBS}/.complete" ]; then
+	echo "deps: kafka ${KAFKA_VERSION} jars present (${KAFKA_LIBS})"
+else
+	echo "deps: fetching kafka ${KAFKA_VERSION} jars from Maven Central"
+	rm -rf "${KAFKA_LIBS}"
+	mkdir -p "${KAFKA_LIBS}"
+	mvn -q -B -f tools/kafka/pom.xml dependency:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory="$(pwd)/${KAFKA_LIBS}"
+	ls "${KAFKA_LIBS}"/kafka_2.13-"${KAFKA_VERSION}".jar >/dev/null
+	touch "${KAFKA_LIBS}/.complete"
+	echo "deps: kafka ${KAFKA_VERSION} jars ready"
+fi
