@@ -32,10 +32,10 @@ type MariaDBOptions struct {
 // MariaDB is a private MariaDB server with the binlog on.
 type MariaDB struct {
 	bin, dir, datadir, socket, cnf string
-	port                      int
-	opts                      MariaDBOptions
-	proc                      *process
-	mu                        sync.Mutex
+	port                           int
+	opts                           MariaDBOptions
+	proc                           *process
+	mu                             sync.Mutex
 }
 
 // The test user every instance gets; it has all privileges, including
