@@ -366,7 +366,7 @@ func decodeValue(col *event.Column, v jsontext.Value) (event.Value, error) {
 		return event.FloatValue(f), nil
 	case event.Decimal:
 		if v.Kind() == '0' { // genuine Debezium double mode, or inferred
-			return event.DecimalValue(string(v)), nil
+			return event.DecimalValue(plainDecimal(string(v))), nil
 		}
 		s, err := str()
 		if err != nil {
@@ -480,6 +480,44 @@ func decodeValue(col *event.Column, v jsontext.Value) (event.Value, error) {
 		return event.JSONValue([]byte(s)), nil
 	}
 	return event.Value{}, fmt.Errorf("cannot decode a %s value", kind)
+}
+
+// plainDecimal rewrites a JSON number with an exponent ("1.5e-3") as plain
+// decimal text ("0.0015"), exactly: the decimal point moves, no digit is
+// rounded. Numbers without an exponent are returned as they are.
+func plainDecimal(num string) string {
+	i := strings.IndexAny(num, "eE")
+	if i < 0 {
+		return num
+	}
+	exp, err := strconv.Atoi(num[i+1:])
+	if err != nil || exp > 10000 || exp < -10000 {
+		return num // absurd exponents stay as text and fail validation later
+	}
+	mant, neg := num[:i], false
+	if strings.HasPrefix(mant, "-") {
+		mant, neg = mant[1:], true
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := intPart + frac
+	point := len(intPart) + exp
+	for point <= 0 {
+		digits, point = "0"+digits, point+1
+	}
+	for point > len(digits) {
+		digits += "0"
+	}
+	out := strings.TrimLeft(digits[:point], "0")
+	if out == "" {
+		out = "0"
+	}
+	if f := strings.TrimRight(digits[point:], "0"); f != "" {
+		out += "." + f
+	}
+	if neg && strings.Trim(out, "0.") != "" {
+		out = "-" + out
+	}
+	return out
 }
 
 func isDecimalText(s string) bool {

@@ -193,3 +193,13 @@ func TestErrors(t *testing.T) {
 		t.Errorf("kind mismatch error = %v, want naming shop.orders.price", err)
 	}
 }
+
+func TestPlainDecimal(t *testing.T) {
+	for in, want := range map[string]string{
+		"12.5": "12.5", "0e0": "0", "1.5e-3": "0.0015", "-1.5E3": "-1500", "1e2": "100", "123.456e1": "1234.56", "-0e5": "0", "9.99e-1": "0.999",
+	} {
+		if got := plainDecimal(in); got != want {
+			t.Errorf("plainDecimal(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
