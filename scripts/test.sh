@@ -6,8 +6,15 @@ timeout=$1; shift
 cd "$(dirname "$0")/.."
 status=0
 for m in "$@"; do
+	if [ -z "$(cd "$m" && go list ./... 2>/dev/null)" ]; then
+		echo "=== go test ($m): no packages yet"
+		continue
+	fi
 	echo "=== go test ($m)"
-	if ! (cd "$m" && go test -count=1 -timeout "$timeout" ./... 2>&1); then
+	# -v so the log shows the servers the harness started (testenv: lines)
+	# and test logs; the per-test RUN/PASS chatter is filtered out.
+	if ! (cd "$m" && go test -v -count=1 -timeout "$timeout" ./... 2>&1 |
+		grep --line-buffered -vE '^(=== (RUN|PAUSE|CONT|NAME)|[[:space:]]*--- PASS|PASS$)'); then
 		status=1
 	fi
 done
