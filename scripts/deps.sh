@@ -21,6 +21,15 @@ for pkg in mariadb-server galera-4 mariadb-backup postgresql kcat; do
 		need+=("$pkg")
 	fi
 done
+# The broker runs on Java 17 and its jars come through Maven; both are
+# usually there already, so they are checked by command, not package.
+for tool in java:openjdk-17-jre-headless mvn:maven; do
+	if command -v "${tool%%:*}" >/dev/null; then
+		echo "deps: ${tool%%:*} present"
+	else
+		need+=("${tool#*:}")
+	fi
+done
 if [ "${#need[@]}" -gt 0 ]; then
 	echo "deps: installing ${need[*]}"
 	# policy-rc.d exit 101 keeps apt from starting the system MariaDB and
@@ -37,9 +46,15 @@ if [ "${#need[@]}" -gt 0 ]; then
 	echo "deps: installed ${need[*]}"
 fi
 
-for tool in java mvn go; do
-	command -v "$tool" >/dev/null || { echo "deps: $tool is required but not installed" >&2; exit 1; }
-done
+command -v go >/dev/null || { echo "deps: go is required (Go 1.26, not a Debian package) but not installed" >&2; exit 1; }
+
+# pkg/testenv runs the broker version it names; a mismatch would make the
+# tests look for jars that are never fetched.
+testenv_version=$(sed -n 's/^const KafkaVersion = "\(.*\)"$/\1/p' pkg/testenv/kafka.go)
+if [ "$testenv_version" != "$KAFKA_VERSION" ]; then
+	echo "deps: tools/kafka/pom.xml pins kafka $KAFKA_VERSION but pkg/testenv/kafka.go has KafkaVersion=$testenv_version" >&2
+	exit 1
+fi
 
 if [ -f "${KAFKA_LIBS}/.complete" ]; then
 	echo "deps: kafka ${KAFKA_VERSION} jars present (${KAFKA_LIBS})"

@@ -1,9 +1,11 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,10 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -23,24 +26,29 @@ import (
 // kafka.version in tools/kafka/pom.xml.
 const KafkaVersion = "3.9.1"
 
-// Kafka is what a test needs of a broker, real or in-memory.
-type Kafka interface {
-	Brokers() []string
-	// Kind is "real" or "kfake".
-	Kind() string
+// KafkaOptions tunes a private broker.
+type KafkaOptions struct {
+	// Extra lines appended to server.properties (later ones win).
+	Extra []string
+	// JVMArgs replace the default JVM flags (heap 256-512 MB, C1 JIT only:
+	// the broker starts in about 3s on 2 cores, at some cost in peak speed).
+	JVMArgs []string
+	// StartTimeout bounds start-up and restart (default 90s).
+	StartTimeout time.Duration
 }
 
 // KafkaBroker is a real Apache Kafka broker in KRaft mode (combined broker
 // and controller, one node) run from the jars `make deps` fetched.
 type KafkaBroker struct {
-	dir, libs, props string
-	port, ctrlPort   int
-	version          string
-	proc             *process
-	mu               sync.Mutex
+	java, dir, libs, props, log4j string
+	port, ctrlPort                int
+	opts                          KafkaOptions
+	mu                            sync.Mutex
+	proc                          *process
+	version                       string
 }
 
-// KafkaLibs returns the directory of the broker jars: SLUICE_KAFKA_LIBS or
+// KafkaLibs returns the directory of the broker jars: SLUICE_KAFKA_LIBS, or
 // .cache/kafka/<version>/libs under the repository root.
 func KafkaLibs() (string, error) {
 	if d := os.Getenv("SLUICE_KAFKA_LIBS"); d != "" {
@@ -54,8 +62,15 @@ func KafkaLibs() (string, error) {
 }
 
 // StartKafka formats a KRaft log directory and starts the broker on free
-// loopback ports, waiting until a client can fetch metadata.
-func StartKafka(ctx context.Context) (*KafkaBroker, error) {
+// loopback ports, waiting until it has started and serves metadata. The
+// caller should Remove it; StopAll (run by Main) also does.
+func StartKafka(ctx context.Context, opts KafkaOptions) (*KafkaBroker, error) {
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 90 * time.Second
+	}
+	if opts.JVMArgs == nil {
+		opts.JVMArgs = []string{"-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true"}
+	}
 	libs, err := KafkaLibs()
 	if err != nil {
 		return nil, err
@@ -65,42 +80,51 @@ func StartKafka(ctx context.Context) (*KafkaBroker, error) {
 	}
 	java, err := exec.LookPath("java")
 	if err != nil {
-		return nil, fmt.Errorf("java not found (Java 17 is needed for the broker): %w", err)
+		return nil, fmt.Errorf("java not found (the broker needs Java 17): %w", err)
 	}
 	dir, err := tempDir("kafka")
 	if err != nil {
 		return nil, err
 	}
-	k := &KafkaBroker{dir: dir, libs: libs, props: filepath.Join(dir, "server.properties")}
-	if k.port, err = FreePort(); err != nil {
+	k := &KafkaBroker{java: java, dir: dir, libs: libs, opts: opts,
+		props: filepath.Join(dir, "server.properties"), log4j: filepath.Join(dir, "log4j.properties")}
+	if err := k.init(ctx); err != nil {
+		k.Remove()
 		return nil, err
+	}
+	register(k.Remove)
+	return k, nil
+}
+
+func (k *KafkaBroker) init(ctx context.Context) error {
+	var err error
+	if k.port, err = FreePort(); err != nil {
+		return err
 	}
 	if k.ctrlPort, err = FreePort(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.WriteFile(k.props, []byte(k.config()), 0o644); err != nil {
-		return nil, err
+		return fmt.Errorf("writing server.properties: %w", err)
 	}
-	log4j := filepath.Join(dir, "log4j.properties")
-	if err := os.WriteFile(log4j, []byte(log4jConfig), 0o644); err != nil {
-		return nil, err
+	if err := os.WriteFile(k.log4j, []byte(log4jConfig), 0o644); err != nil {
+		return fmt.Errorf("writing log4j.properties: %w", err)
 	}
-	format := exec.CommandContext(ctx, java, "-cp", filepath.Join(libs, "*"), "-Dlog4j.configuration=file:"+log4j,
+	out, err := runTool(ctx, nil, k.dir, k.java, "-cp", filepath.Join(k.libs, "*"), "-Dlog4j.configuration=file:"+k.log4j,
 		"kafka.tools.StorageTool", "format", "-t", clusterID(), "-c", k.props)
-	if out, err := format.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("formatting kafka storage: %v\n%s", err, out)
+	if err != nil {
+		return fmt.Errorf("formatting kafka storage: %w\n%s", err, out)
 	}
-	if err := k.start(ctx, java, log4j); err != nil {
-		return nil, err
-	}
-	return k, nil
+	return k.start(ctx)
 }
 
 // config is the broker's server.properties. Replication factors are 1
 // (single node); the transaction state log must allow that too, or
-// transactional producers never get a coordinator.
+// transactional producers never find a coordinator. Topics are not
+// auto-created, as in production: capture creates its topics. Log flushes
+// are left to the OS, as in Kafka's defaults.
 func (k *KafkaBroker) config() string {
-	return strings.Join([]string{
+	lines := []string{
 		"process.roles=broker,controller",
 		"node.id=1",
 		"controller.quorum.voters=1@127.0.0.1:" + strconv.Itoa(k.ctrlPort),
@@ -118,60 +142,103 @@ func (k *KafkaBroker) config() string {
 		"transaction.state.log.num.partitions=4",
 		"group.initial.rebalance.delay.ms=0",
 		"auto.create.topics.enable=false",
-		"log.flush.interval.messages=9223372036854775807",
+		// After a kill -9 the controller refuses the restarted broker's
+		// registration until the old session expires (9s by default).
+		"broker.heartbeat.interval.ms=500",
+		"broker.session.timeout.ms=2000",
 		"num.network.threads=2",
 		"num.io.threads=2",
-	}, "\n") + "\n"
+	}
+	lines = append(lines, k.opts.Extra...)
+	return strings.Join(lines, "\n") + "\n"
 }
 
 const log4jConfig = `log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
 log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka=INFO
-log4j.logger.org.apache.kafka=INFO
 log4j.logger.state.change.logger=WARN
 log4j.logger.kafka.log.LogCleaner=WARN
 `
 
-// clusterID returns a random KRaft cluster id (a UUID in URL-safe base64
-// without padding, as kafka-storage random-uuid prints).
+// clusterID returns a random KRaft cluster id: 16 random bytes in URL-safe
+// base64 without padding, the form kafka-storage random-uuid prints.
 func clusterID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
+	// A leading '-' would read as an option to the storage tool's
+	// argument parser ("expected one argument"), so the first character
+	// is kept alphanumeric: 6 bits of the 128 are fixed, which is harmless.
+	b[0] &^= 0x80 | 0x40
+	b[0] |= 0x40 // first base64 character in 'Q'..'f' range: never '-' or '_'
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 var versionRe = regexp.MustCompile(`Kafka version: (\S+)`)
 
-func (k *KafkaBroker) start(ctx context.Context, java, log4j string) error {
-	p, err := startProcess("kafka", filepath.Join(k.dir, "broker.log"), nil, java,
-		"-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
-		"-Dlog4j.configuration=file:"+log4j, "-cp", filepath.Join(k.libs, "*"), "kafka.Kafka", k.props)
+// start runs the broker and waits until its log says it started (only
+// lines written by this run count: Restart appends to the same log) and a
+// client can fetch metadata naming a controller.
+func (k *KafkaBroker) start(ctx context.Context) error {
+	var from int64
+	if st, err := os.Stat(k.logPath()); err == nil {
+		from = st.Size()
+	}
+	args := append(append([]string(nil), k.opts.JVMArgs...),
+		"-Dlog4j.configuration=file:"+k.log4j, "-cp", filepath.Join(k.libs, "*"), "kafka.Kafka", k.props)
+	p, err := startProcess("kafka", k.logPath(), nil, k.java, args...)
 	if err != nil {
 		return err
 	}
 	k.mu.Lock()
 	k.proc = p
 	k.mu.Unlock()
-	err = waitUntil(ctx, p, 90*time.Second, func(ctx context.Context) error {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers()...))
-		if err != nil {
-			return err
+	var logged []byte
+	err = p.waitReady(ctx, k.opts.StartTimeout, func(ctx context.Context) error {
+		if logged = logSince(k.logPath(), from); !bytes.Contains(logged, []byte("Kafka Server started")) {
+			return errors.New(`no "Kafka Server started" in the log yet`)
 		}
-		defer cl.Close()
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		return cl.Ping(pctx)
+		return k.metadataReady(ctx)
 	})
 	if err != nil {
 		return err
 	}
-	if b, _ := os.ReadFile(p.logPath); versionRe.Match(b) {
-		k.version = string(versionRe.FindSubmatch(b)[1])
+	if m := versionRe.FindSubmatch(logged); m != nil {
+		k.mu.Lock()
+		k.version = string(m[1])
+		k.mu.Unlock()
 	}
 	return nil
 }
+
+func (k *KafkaBroker) metadataReady(ctx context.Context) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers()...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+	if err != nil {
+		return err
+	}
+	if len(md.Brokers) == 0 || md.Controller < 0 {
+		return fmt.Errorf("metadata without brokers or controller: %d brokers, controller %d", len(md.Brokers), md.Controller)
+	}
+	return nil
+}
+
+// logSince returns a file's content from byte offset from.
+func logSince(path string, from int64) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil || int64(len(b)) < from {
+		return nil
+	}
+	return b[from:]
+}
+
+func (k *KafkaBroker) logPath() string { return filepath.Join(k.dir, "broker.log") }
 
 // Brokers returns the bootstrap address.
 func (k *KafkaBroker) Brokers() []string { return []string{"127.0.0.1:" + strconv.Itoa(k.port)} }
@@ -179,115 +246,55 @@ func (k *KafkaBroker) Brokers() []string { return []string{"127.0.0.1:" + strcon
 // Kind returns "real".
 func (k *KafkaBroker) Kind() string { return "real" }
 
-// Version is the version the broker printed at start-up ("Kafka version:").
-func (k *KafkaBroker) Version() string { return k.version }
-
-// Stop shuts the broker down cleanly.
-func (k *KafkaBroker) Stop() {
+// Version is the version the broker printed at its last start
+// ("Kafka version: ...").
+func (k *KafkaBroker) Version() string {
 	k.mu.Lock()
-	p := k.proc
-	k.mu.Unlock()
-	p.stop(30 * time.Second)
+	defer k.mu.Unlock()
+	return k.version
 }
+
+func (k *KafkaBroker) process() *process {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.proc
+}
+
+// Stop shuts the broker down cleanly (SIGTERM), killing it after 30s.
+func (k *KafkaBroker) Stop() { k.process().stop(syscall.SIGTERM, 30*time.Second) }
 
 // Kill crashes the broker (SIGKILL), keeping its log directory.
-func (k *KafkaBroker) Kill() {
-	k.mu.Lock()
-	p := k.proc
-	k.mu.Unlock()
-	p.kill()
-}
+func (k *KafkaBroker) Kill() { k.process().kill() }
 
-// Restart starts a stopped or killed broker again on the same log
-// directory and ports.
+// Restart stops the broker if it runs and starts it again on the same log
+// directory and ports; after Kill this is log recovery.
 func (k *KafkaBroker) Restart(ctx context.Context) error {
 	k.Stop()
-	java, err := exec.LookPath("java")
-	if err != nil {
-		return err
-	}
-	return k.start(ctx, java, filepath.Join(k.dir, "log4j.properties"))
+	return k.start(ctx)
 }
 
-// Remove stops the broker and deletes its directory.
+// Remove stops the broker and deletes its directory. It may be called more
+// than once.
 func (k *KafkaBroker) Remove() {
 	k.Stop()
 	_ = os.RemoveAll(k.dir)
 }
 
 // LogTail returns the last n lines of the broker log.
-func (k *KafkaBroker) LogTail(n int) string { return tail(filepath.Join(k.dir, "broker.log"), n) }
+func (k *KafkaBroker) LogTail(n int) string { return tail(k.logPath(), n) }
 
-// Fake is an in-memory kfake cluster for fast unit tests of Kafka logic.
-type Fake struct{ c *kfake.Cluster }
-
-// Brokers returns the fake cluster's addresses.
-func (f *Fake) Brokers() []string { return f.c.ListenAddrs() }
-
-// Kind returns "kfake".
-func (f *Fake) Kind() string { return "kfake" }
-
-// Cluster exposes the kfake cluster (fault injection, control functions).
-func (f *Fake) Cluster() *kfake.Cluster { return f.c }
-
-// NewKfake starts an in-memory kfake cluster closed when tb ends.
-func NewKfake(tb testing.TB, opts ...kfake.Opt) *Fake {
+// NewKafka starts a real broker of the test's own, removed when the test
+// ends; for tests that kill or restart the broker. It ignores
+// SLUICE_TEST_KAFKA: kfake cannot be killed.
+func NewKafka(tb testing.TB, opts KafkaOptions) *KafkaBroker {
 	tb.Helper()
-	opts = append([]kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation()}, opts...)
-	c, err := kfake.NewCluster(opts...)
+	skipIfDisabled(tb)
+	start := time.Now()
+	k, err := StartKafka(tb.Context(), opts)
 	if err != nil {
-		tb.Fatalf("starting kfake: %v", err)
+		unavailable(tb, "Kafka", err)
 	}
-	tb.Cleanup(c.Close)
-	return &Fake{c: c}
-}
-
-var (
-	sharedKafkaOnce sync.Once
-	sharedKafka     Kafka
-	sharedKafkaErr  error
-)
-
-// KafkaMode is the harness switch: SLUICE_TEST_KAFKA=real (default) or
-// kfake. Integration tests written against SharedKafka run on either.
-func KafkaMode() string {
-	if m := os.Getenv("SLUICE_TEST_KAFKA"); m != "" {
-		return m
-	}
-	return "real"
-}
-
-// SharedKafka returns the package's shared broker: the real broker, or a
-// kfake cluster when SLUICE_TEST_KAFKA=kfake.
-func SharedKafka(tb testing.TB) Kafka {
-	tb.Helper()
-	sharedKafkaOnce.Do(func() {
-		switch mode := KafkaMode(); mode {
-		case "kfake":
-			c, err := kfake.NewCluster(kfake.NumBrokers(1))
-			if err != nil {
-				sharedKafkaErr = err
-				return
-			}
-			register(c.Close)
-			sharedKafka = &Fake{c: c}
-			fmt.Fprintln(os.Stderr, "testenv: SLUICE_TEST_KAFKA=kfake: Kafka integration tests run on the in-memory kfake broker")
-		case "real":
-			start := time.Now()
-			k, err := StartKafka(context.Background())
-			if err != nil {
-				sharedKafkaErr = err
-				return
-			}
-			register(k.Remove)
-			sharedKafka = k
-			fmt.Fprintf(os.Stderr, "testenv: Kafka version: %s (real broker, KRaft) started on %s in %s\n", k.Version(), k.Brokers()[0], time.Since(start).Round(time.Millisecond))
-		default:
-			sharedKafkaErr = fmt.Errorf("SLUICE_TEST_KAFKA=%q: want real or kfake", mode)
-		}
-	})
-	if sharedKafkaErr != nil {
-		unavailable(tb, "Kafka", sharedKafkaErr)
-	}
-	return sharedKafka
+	tb.Cleanup(k.Remove)
+	tb.Logf("testenv: Kafka version: %s (own broker) started on %s in %s", k.Version(), k.Brokers()[0], time.Since(start).Round(time.Millisecond))
+	return k
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,31 +23,33 @@ type MariaDBOptions struct {
 	ServerID uint32
 	// GTIDDomainID is gtid_domain_id (default 0).
 	GTIDDomainID uint32
-	// Extra lines appended to the [mariadbd] section, e.g.
-	// "binlog_row_image=MINIMAL" or Galera settings.
+	// Extra lines appended to the [mariadbd] section of my.cnf; later ones
+	// override earlier ones, e.g. "binlog_row_image=MINIMAL" or the wsrep_*
+	// settings of a Galera node.
 	Extra []string
-	// StartTimeout bounds start-up (default 60s).
+	// StartTimeout bounds start-up and restart (default 60s).
 	StartTimeout time.Duration
 }
 
-// MariaDB is a private MariaDB server with the binlog on.
+// MariaDB is a private MariaDB server with the binlog on. It is safe for
+// concurrent use; Stop, Kill and Restart must not race each other.
 type MariaDB struct {
 	bin, dir, datadir, socket, cnf string
 	port                           int
 	opts                           MariaDBOptions
-	proc                           *process
 	mu                             sync.Mutex
+	proc                           *process
 }
 
-// The test user every instance gets; it has all privileges, including
-// replication, and connects over TCP.
+// The test user every instance gets: all privileges (replication included),
+// over TCP. root is left with socket-only access, as the installer makes it.
 const (
 	mariaUser     = "sluice"
 	mariaPassword = "sluice-test"
 )
 
 // StartMariaDB initialises a datadir and starts mariadbd on a free port.
-// The caller must Stop it (Shared* instances are stopped by Main).
+// The caller should Remove it; StopAll (run by Main) also does.
 func StartMariaDB(ctx context.Context, opts MariaDBOptions) (*MariaDB, error) {
 	if opts.ServerID == 0 {
 		opts.ServerID = 1
@@ -64,28 +67,41 @@ func StartMariaDB(ctx context.Context, opts MariaDBOptions) (*MariaDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
 	m := &MariaDB{bin: bin, dir: dir, datadir: filepath.Join(dir, "data"), socket: filepath.Join(dir, "mariadb.sock"),
-		cnf: filepath.Join(dir, "my.cnf"), port: port, opts: opts}
-	if err := os.WriteFile(m.cnf, []byte(m.config()), 0o644); err != nil {
+		cnf: filepath.Join(dir, "my.cnf"), opts: opts}
+	if err := m.init(ctx); err != nil {
+		m.Remove()
 		return nil, err
 	}
-	install := exec.CommandContext(ctx, "mariadb-install-db", "--defaults-file="+m.cnf,
+	register(m.Remove)
+	return m, nil
+}
+
+func (m *MariaDB) init(ctx context.Context) error {
+	var err error
+	if m.port, err = FreePort(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(m.cnf, []byte(m.config()), 0o644); err != nil {
+		return fmt.Errorf("writing my.cnf: %w", err)
+	}
+	install, err := exec.LookPath("mariadb-install-db")
+	if err != nil {
+		return fmt.Errorf("mariadb-install-db not found (Debian package mariadb-server): %w", err)
+	}
+	// normal: root@localhost without password, reachable over the socket,
+	// rather than unix_socket auth, which would tie root to the OS user.
+	out, err := runTool(ctx, nil, m.dir, install, "--defaults-file="+m.cnf,
 		"--auth-root-authentication-method=normal", "--skip-test-db", "--user=root")
-	if out, err := install.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+	if err != nil {
+		return fmt.Errorf("mariadb-install-db: %w\n%s", err, out)
 	}
 	if err := m.start(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	// root can only use the socket; tests and services use a TCP user.
 	root, err := sql.Open("mysql", "root@unix("+m.socket+")/")
 	if err != nil {
-		m.Stop()
-		return nil, err
+		return err
 	}
 	defer root.Close()
 	for _, q := range []string{
@@ -93,17 +109,18 @@ func StartMariaDB(ctx context.Context, opts MariaDBOptions) (*MariaDB, error) {
 		"GRANT ALL PRIVILEGES ON *.* TO '" + mariaUser + "'@'%' WITH GRANT OPTION",
 	} {
 		if _, err := root.ExecContext(ctx, q); err != nil {
-			m.Stop()
-			return nil, fmt.Errorf("creating test user: %w", err)
+			return fmt.Errorf("creating the test user: %w", err)
 		}
 	}
-	return m, nil
+	return nil
 }
 
-// config is the instance's my.cnf. Durability settings are relaxed
-// (flush at commit off, no binlog fsync): a test instance never survives a
-// machine crash, and kill -9 of mariadbd still keeps committed data because
-// the OS page cache survives a process crash.
+// config is the instance's my.cnf. Durability is relaxed (redo log flushed
+// once a second, binlog never fsynced) because a test instance never has
+// to survive a machine crash, and a kill -9 of mariadbd, which crash tests
+// do, still keeps every committed transaction: the writes are in the OS
+// page cache, which outlives the process. The small buffer pool keeps
+// several instances within a CI machine's memory.
 func (m *MariaDB) config() string {
 	lines := []string{
 		"[mariadbd]",
@@ -112,7 +129,6 @@ func (m *MariaDB) config() string {
 		"port=" + strconv.Itoa(m.port),
 		"bind-address=127.0.0.1",
 		"pid-file=" + filepath.Join(m.dir, "mariadb.pid"),
-		"log-error=" + filepath.Join(m.dir, "error.log"),
 		"user=root",
 		"skip-name-resolve",
 		"server_id=" + strconv.FormatUint(uint64(m.opts.ServerID), 10),
@@ -127,7 +143,7 @@ func (m *MariaDB) config() string {
 		"collation-server=utf8mb4_unicode_ci",
 		"default_time_zone='+00:00'",
 		"innodb_buffer_pool_size=64M",
-		"innodb_log_file_size=64M",
+		"innodb_log_file_size=32M",
 		"innodb_flush_log_at_trx_commit=2",
 		"sync_binlog=0",
 		"max_connections=200",
@@ -139,12 +155,13 @@ func (m *MariaDB) config() string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
+// start runs mariadbd and waits until root can connect. Without log-error
+// mariadbd writes its error log to stderr, which goes to mariadb.log.
 func (m *MariaDB) start(ctx context.Context) error {
-	p, err := startProcess("mariadb", filepath.Join(m.dir, "mariadbd.out"), nil, m.bin, "--defaults-file="+m.cnf)
+	p, err := startProcess("mariadbd", m.logPath(), nil, m.bin, "--defaults-file="+m.cnf)
 	if err != nil {
 		return err
 	}
-	p.logPath = filepath.Join(m.dir, "error.log")
 	m.mu.Lock()
 	m.proc = p
 	m.mu.Unlock()
@@ -153,8 +170,10 @@ func (m *MariaDB) start(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
-	return waitUntil(ctx, p, m.opts.StartTimeout, db.PingContext)
+	return p.waitReady(ctx, m.opts.StartTimeout, db.PingContext)
 }
+
+func (m *MariaDB) logPath() string { return filepath.Join(m.dir, "mariadb.log") }
 
 // Addr is host:port of the server.
 func (m *MariaDB) Addr() string { return "127.0.0.1:" + strconv.Itoa(m.port) }
@@ -162,25 +181,33 @@ func (m *MariaDB) Addr() string { return "127.0.0.1:" + strconv.Itoa(m.port) }
 // Port is the server's TCP port.
 func (m *MariaDB) Port() int { return m.port }
 
-// User and Password are the credentials of the all-privileges test user.
-func (m *MariaDB) User() string     { return mariaUser }
+// Socket is the server's unix socket (root may connect there).
+func (m *MariaDB) Socket() string { return m.socket }
+
+// User is the all-privileges test user, for TCP connections.
+func (m *MariaDB) User() string { return mariaUser }
+
+// Password is the test user's password.
 func (m *MariaDB) Password() string { return mariaPassword }
 
 // DSN returns a go-sql-driver DSN for database db ("" for none): utf8mb4,
-// UTC, server-side prepared statements, temporal values as text.
+// server-side prepared statements (interpolateParams off) and temporal
+// values as text (parseTime off), which is how capture and apply read
+// values exactly. The server's time zone is UTC.
 func (m *MariaDB) DSN(db string) string {
 	c := mysql.NewConfig()
 	c.User, c.Passwd, c.Net, c.Addr, c.DBName = mariaUser, mariaPassword, "tcp", m.Addr(), db
-	c.Params = map[string]string{"charset": "utf8mb4", "time_zone": "'+00:00'"}
+	c.Params = map[string]string{"charset": "utf8mb4"}
 	c.Collation = "utf8mb4_unicode_ci"
+	c.ParseTime, c.InterpolateParams = false, false
 	return c.FormatDSN()
 }
 
-// Open opens a connection pool to database db.
+// Open opens a connection pool to database db ("" for none).
 func (m *MariaDB) Open(db string) (*sql.DB, error) { return sql.Open("mysql", m.DSN(db)) }
 
 // CreateDatabase creates a database with a unique name for tb and returns
-// the name.
+// the name. It is not dropped: the instance is deleted at the end.
 func (m *MariaDB) CreateDatabase(tb testing.TB) string {
 	tb.Helper()
 	name := UniqueName(tb)
@@ -196,12 +223,18 @@ func (m *MariaDB) CreateDatabase(tb testing.TB) string {
 }
 
 // GTIDPosition returns @@gtid_binlog_pos, the GTID of the last binlogged
-// transaction per domain.
+// transaction of each domain.
 func (m *MariaDB) GTIDPosition(ctx context.Context) (string, error) {
 	return m.queryString(ctx, "SELECT @@gtid_binlog_pos")
 }
 
-// BinlogPosition returns the current binlog file and position.
+// Version returns SELECT VERSION().
+func (m *MariaDB) Version(ctx context.Context) (string, error) {
+	return m.queryString(ctx, "SELECT VERSION()")
+}
+
+// BinlogPosition returns the current binlog file and position (SHOW MASTER
+// STATUS).
 func (m *MariaDB) BinlogPosition(ctx context.Context) (string, uint64, error) {
 	db, err := m.Open("")
 	if err != nil {
@@ -211,8 +244,10 @@ func (m *MariaDB) BinlogPosition(ctx context.Context) (string, uint64, error) {
 	var file string
 	var pos uint64
 	var doDB, ignoreDB sql.NullString
-	err = db.QueryRowContext(ctx, "SHOW MASTER STATUS").Scan(&file, &pos, &doDB, &ignoreDB)
-	return file, pos, err
+	if err := db.QueryRowContext(ctx, "SHOW MASTER STATUS").Scan(&file, &pos, &doDB, &ignoreDB); err != nil {
+		return "", 0, fmt.Errorf("SHOW MASTER STATUS: %w", err)
+	}
+	return file, pos, nil
 }
 
 func (m *MariaDB) queryString(ctx context.Context, q string) (string, error) {
@@ -222,63 +257,88 @@ func (m *MariaDB) queryString(ctx context.Context, q string) (string, error) {
 	}
 	defer db.Close()
 	var s string
-	err = db.QueryRowContext(ctx, q).Scan(&s)
-	return s, err
+	if err := db.QueryRowContext(ctx, q).Scan(&s); err != nil {
+		return "", fmt.Errorf("%s: %w", q, err)
+	}
+	return s, nil
 }
 
-// Stop shuts the server down cleanly.
-func (m *MariaDB) Stop() {
+func (m *MariaDB) process() *process {
 	m.mu.Lock()
-	p := m.proc
-	m.mu.Unlock()
-	p.stop(30 * time.Second)
+	defer m.mu.Unlock()
+	return m.proc
 }
+
+// Stop shuts the server down cleanly (SIGTERM), killing it after 30s.
+func (m *MariaDB) Stop() { m.process().stop(syscall.SIGTERM, 30*time.Second) }
 
 // Kill crashes the server (SIGKILL), keeping its datadir for Restart.
-func (m *MariaDB) Kill() {
-	m.mu.Lock()
-	p := m.proc
-	m.mu.Unlock()
-	p.kill()
-}
+func (m *MariaDB) Kill() { m.process().kill() }
 
-// Restart starts a stopped or killed server again on the same datadir and
-// port.
+// Restart stops the server if it runs and starts it again on the same
+// datadir and port; after Kill this is crash recovery.
 func (m *MariaDB) Restart(ctx context.Context) error {
 	m.Stop()
 	return m.start(ctx)
 }
 
-// Remove stops the server and deletes its directory.
+// Remove stops the server and deletes its directory. It may be called
+// more than once.
 func (m *MariaDB) Remove() {
 	m.Stop()
 	_ = os.RemoveAll(m.dir)
 }
 
 // LogTail returns the last n lines of the server's error log.
-func (m *MariaDB) LogTail(n int) string { return tail(filepath.Join(m.dir, "error.log"), n) }
+func (m *MariaDB) LogTail(n int) string { return tail(m.logPath(), n) }
 
-var (
-	sharedMariaOnce sync.Once
-	sharedMaria     *MariaDB
-	sharedMariaErr  error
-)
+var sharedMaria struct {
+	once sync.Once
+	m    *MariaDB
+	err  error
+}
+
+func sharedMariaDB() error {
+	sharedMaria.once.Do(func() {
+		start := time.Now()
+		ctx := context.Background()
+		sharedMaria.m, sharedMaria.err = StartMariaDB(ctx, MariaDBOptions{})
+		if sharedMaria.err == nil {
+			v, _ := sharedMaria.m.Version(ctx)
+			announce("testenv: MariaDB %s started on %s in %s", v, sharedMaria.m.Addr(), time.Since(start).Round(time.Millisecond))
+		}
+	})
+	return sharedMaria.err
+}
 
 // SharedMariaDB returns the package's shared MariaDB, starting it on first
 // use. It fails (CI) or skips (locally) when the server cannot start.
 func SharedMariaDB(tb testing.TB) *MariaDB {
 	tb.Helper()
-	sharedMariaOnce.Do(func() {
-		start := time.Now()
-		sharedMaria, sharedMariaErr = StartMariaDB(context.Background(), MariaDBOptions{})
-		if sharedMariaErr == nil {
-			register(sharedMaria.Remove)
-			v, _ := sharedMaria.queryString(context.Background(), "SELECT VERSION()")
-			fmt.Fprintf(os.Stderr, "testenv: MariaDB %s started on %s in %s\n", v, sharedMaria.Addr(), time.Since(start).Round(time.Millisecond))
-		}
-	})
-	if sharedMariaErr != nil {
-		unavailable(tb, "MariaDB", sharedMariaErr)
+	skipIfDisabled(tb)
+	if err := sharedMariaDB(); err != nil {
+		unavailable(tb, "MariaDB", err)
 	}
-	return sharedMaria
+	return sharedMaria.m
+}
+
+// NewMariaDB starts a MariaDB of the test's own, removed when the test
+// ends; for tests that kill, restart or reconfigure the server.
+func NewMariaDB(tb testing.TB, opts MariaDBOptions) *MariaDB {
+	tb.Helper()
+	skipIfDisabled(tb)
+	m, err := StartMariaDB(tb.Context(), opts)
+	if err != nil {
+		unavailable(tb, "MariaDB", err)
+	}
+	tb.Cleanup(m.Remove)
+	return m
+}
+
+// skipIfDisabled skips a server test under SLUICE_TEST_SERVERS=none.
+func skipIfDisabled(tb testing.TB) {
+	tb.Helper()
+	if serversDisabled() {
+		tb.Skip("testenv: SLUICE_TEST_SERVERS=none, skipping a test that needs a server")
+	}
 }

@@ -1,41 +1,52 @@
 // Package testenv starts real servers for tests: MariaDB with the binlog
 // on, PostgreSQL and an Apache Kafka broker in KRaft mode, each a private
-// instance with its own data directory and free ports on loopback.
+// instance with its own temporary directory and free ports on loopback,
+// plus the in-memory kfake cluster for fast unit tests.
 //
-// A test package shares its servers: call testenv.Main from TestMain, then
-// testenv.SharedMariaDB(t), SharedPostgres(t) or SharedKafka(t) in tests.
-// The first call starts the server; Main stops every started server after
-// the tests, and the servers also die with the test binary (parent-death
-// signal), so a panic or kill leaves nothing behind. Tests that need a
-// server of their own (crash, restart and failover tests) call StartMariaDB,
-// StartPostgres or StartKafka directly and Stop it themselves.
+// A test package shares its servers across its tests:
 //
-// Policy when a server cannot start: with CI=true the test fails and prints
-// the server's log tail, never a skip. Locally it skips with a loud message
-// so a laptop without the packages can still run the unit tests; `make deps`
-// installs everything.
+//	func TestMain(m *testing.M) { testenv.Main(m, testenv.NeedMariaDB, testenv.NeedKafka) }
+//
+//	func TestX(t *testing.T) {
+//		m := testenv.SharedMariaDB(t)
+//		db := m.CreateDatabase(t) // unique name: tests never share tables
+//		...
+//	}
+//
+// Main starts the needed servers in parallel before the tests (Shared*
+// also starts one lazily on first use, so Main(m) alone works too), and
+// stops and deletes every server after them. Servers are also forked with
+// a parent-death signal, so a panic, a timeout or kill -9 of the test
+// binary leaves no server running; the next run deletes directories a dead
+// run left behind. Tests that need a server of their own (crash, restart,
+// failover, Galera) call NewMariaDB, NewPostgres or NewKafka, which stop
+// it when the test ends, or Start* and stop it themselves.
+//
+// Policy when a server cannot start: with CI=true the run fails and prints
+// the server's log tail, never a skip. Locally it skips with a loud
+// message, so a laptop without the packages still runs the unit tests
+// (`make deps` installs everything). SLUICE_TEST_SERVERS=none skips every
+// server test locally (make test-unit). SLUICE_TEST_KAFKA=kfake runs the
+// Kafka integration tests on kfake instead of the real broker.
 package testenv
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // InCI reports whether the run is in CI (CI=true), where a server that does
 // not start is a failure, not a skip.
 func InCI() bool { return os.Getenv("CI") == "true" }
+
+// serversDisabled reports SLUICE_TEST_SERVERS=none: no server is started.
+// CI ignores it, as CI must never skip.
+func serversDisabled() bool { return os.Getenv("SLUICE_TEST_SERVERS") == "none" && !InCI() }
 
 // unavailable fails (CI) or skips (locally) the test because a server could
 // not be started.
@@ -44,7 +55,60 @@ func unavailable(tb testing.TB, what string, err error) {
 	if InCI() {
 		tb.Fatalf("testenv: %s could not start (CI=true, so this fails instead of skipping): %v", what, err)
 	}
-	tb.Skipf("testenv: SKIPPING, %s is not available here: %v (run `make deps` to install it; in CI this is a failure)", what, err)
+	tb.Skipf("testenv: SKIPPING, %s is not available here: %v\n(run `make deps` to install it; in CI this is a failure)", what, err)
+}
+
+// Need names a shared server for Main to start before the tests.
+type Need int
+
+const (
+	NeedMariaDB Need = iota + 1
+	NeedPostgres
+	NeedKafka
+)
+
+// Main starts the needed shared servers (in parallel), runs the tests,
+// then stops and deletes every server started by this package's tests.
+// In CI a needed server that does not start fails the run even if no test
+// asks for it. Use it from TestMain.
+func Main(m *testing.M, needs ...Need) {
+	sweepStale()
+	failed := false
+	if !serversDisabled() {
+		var wg sync.WaitGroup
+		errs := make([]error, len(needs))
+		for i, n := range needs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				switch n {
+				case NeedMariaDB:
+					errs[i] = sharedMariaDB()
+				case NeedPostgres:
+					errs[i] = sharedPostgres()
+				case NeedKafka:
+					_, errs[i] = sharedKafka()
+				default:
+					errs[i] = fmt.Errorf("testenv.Main: unknown Need %d", n)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil && InCI() {
+				announce("testenv: SERVER DID NOT START (CI=true, so the run fails): %v", err)
+				failed = true
+			} else if err != nil {
+				announce("testenv: SERVER DID NOT START, its tests will be skipped: %v", err)
+			}
+		}
+	}
+	code := 1
+	if !failed {
+		code = m.Run()
+	}
+	StopAll()
+	os.Exit(code)
 }
 
 var (
@@ -52,22 +116,15 @@ var (
 	stoppers   []func()
 )
 
-// register adds a stop function that Main runs after the tests.
+// register adds a stop function that StopAll runs. Every started server
+// registers its Remove here, so even one a test forgot is gone at the end.
 func register(stop func()) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	stoppers = append(stoppers, stop)
 }
 
-// Main runs the tests of a package and then stops every server started for
-// it. Use it as: func TestMain(m *testing.M) { testenv.Main(m) }.
-func Main(m *testing.M) {
-	code := m.Run()
-	StopAll()
-	os.Exit(code)
-}
-
-// StopAll stops every server registered so far, newest first.
+// StopAll stops and deletes every server started so far, newest first.
 func StopAll() {
 	registryMu.Lock()
 	s := stoppers
@@ -78,8 +135,32 @@ func StopAll() {
 	}
 }
 
+var (
+	announceMu sync.Mutex
+	announced  []string
+)
+
+// announce prints a harness line to stderr, where `go test -v` and `make
+// test` show it even when no test is running, and keeps it for Announced.
+func announce(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	announceMu.Lock()
+	announced = append(announced, line)
+	announceMu.Unlock()
+	fmt.Fprintln(os.Stderr, line)
+}
+
+// Announced returns the lines the harness printed so far (servers started,
+// versions, failures).
+func Announced() []string {
+	announceMu.Lock()
+	defer announceMu.Unlock()
+	return append([]string(nil), announced...)
+}
+
 // UniqueName returns a name usable as a database or topic name that no
-// other test of this run uses: a prefix from the test name plus random hex.
+// other test of this run uses: the test name, lower-cased and shortened,
+// plus random hex. It fits MariaDB's and PostgreSQL's identifier limits.
 func UniqueName(tb testing.TB) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -96,135 +177,4 @@ func UniqueName(tb testing.TB) string {
 		base = base[:40]
 	}
 	return "t_" + base + "_" + hex.EncodeToString(b[:])
-}
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// RepoRoot finds the repository root (the directory holding go.work) from
-// the working directory upwards.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// process is a server child process with its log file.
-type process struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{}
-	waitErr error
-}
-
-// startProcess starts a server in its own process group, with a parent-death
-// signal so it cannot outlive the test binary, logging to logPath.
-func startProcess(name, logPath string, cred *syscall.Credential, bin string, args ...string) (*process, error) {
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		logf.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM to the process group and waits up to grace, then kills.
-func (p *process) stop(grace time.Duration) {
-	if p == nil || p.exited() {
-		return
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		p.kill()
-	}
-}
-
-// kill sends SIGKILL to the process group and waits for it: a crash.
-func (p *process) kill() {
-	if p == nil || p.exited() {
-		return
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.done
-}
-
-// tail returns the last n lines of a log file, for error messages.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// waitUntil polls ready until it succeeds, the process exits, or the
-// timeout passes; the error carries the log tail.
-func waitUntil(ctx context.Context, p *process, timeout time.Duration, ready func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		if p.exited() {
-			return fmt.Errorf("%s exited during start-up (%v); log tail:\n%s", p.name, p.waitErr, tail(p.logPath, 30))
-		}
-		if last = ready(ctx); last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s (last error: %v); log tail:\n%s", p.name, timeout, last, tail(p.logPath, 30))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// tempDir makes a private directory for one server instance.
-func tempDir(kind string) (string, error) {
-	return os.MkdirTemp("", "sluice-"+kind+"-")
 }
