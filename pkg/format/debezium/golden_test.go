@@ -3,8 +3,10 @@ package debezium
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/sluice-cdc/sluice/pkg/event"
@@ -13,11 +15,11 @@ import (
 	"github.com/sluice-cdc/sluice/pkg/format/internal/jsonw"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var update = flag.Bool("update", false, "rewrite golden files and fuzz seed corpora")
 
-// records turns the fixture into the records a publisher writes: PK changes
-// split into delete + create.
-func records(t testing.TB) []event.Event {
+// records turns the fixture into the events a publisher encodes: key
+// changes split into delete + create.
+func records() []event.Event {
 	var out []event.Event
 	for _, e := range eventtest.Events() {
 		if del, create, ok := SplitKeyChange(&e); ok {
@@ -29,6 +31,8 @@ func records(t testing.TB) []event.Event {
 	return out
 }
 
+// goldenLine is one Kafka record as a JSON line, built from raw bytes so
+// the key and value appear exactly as encoded.
 func goldenLine(key, value []byte, pos string, types []byte) []byte {
 	line := []byte(`{"key":`)
 	line = append(line, key...)
@@ -70,10 +74,14 @@ func checkGolden(t *testing.T, name string, got []byte) {
 	}
 }
 
+// TestGoldenAllTypes encodes the fixture as a publisher with tombstones on
+// would, compares the bytes with the golden file, and decodes every record
+// back with its header.
 func TestGoldenAllTypes(t *testing.T) {
-	enc := &Encoder{}
+	enc := &Encoder{Opts: Options{Tombstones: true}}
 	var out []byte
-	for _, e := range records(t) {
+	var seeds [][]byte
+	for _, e := range records() {
 		key, err := enc.AppendKey(nil, &e)
 		if err != nil {
 			t.Fatal(err)
@@ -84,13 +92,32 @@ func TestGoldenAllTypes(t *testing.T) {
 		}
 		types := format.AppendTypes(nil, e.Columns)
 		out = append(out, goldenLine(key, val, e.Position, types)...)
-		if e.Op == event.OpDelete { // the tombstone that follows with Tombstones on
+		seeds = append(seeds, val)
+		if enc.WantsTombstone(&e) {
 			out = append(out, goldenLine(key, nil, e.Position, types)...)
 		}
+		cols, err := format.ParseTypes(types)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got event.Event
+		if err := (&Decoder{}).Decode(val, cols, &got); err != nil {
+			t.Fatalf("decoding golden %v: %v", e.Op, err)
+		}
+		if err := (&Decoder{}).DecodeKey(key, &got); err != nil {
+			t.Fatalf("decoding golden key %s: %v", key, err)
+		}
+		assertSame(t, &got, &e)
 	}
 	checkGolden(t, "alltypes.jsonl", out)
+	if *update {
+		writeSeeds(t, "FuzzDecode", "golden", seeds, "bool(true)")
+	}
 }
 
+// mongoChanges are the Mongo golden examples: insert, update with an
+// updateDescription inside a transaction, replace (with a pre-image),
+// delete, and a snapshot read.
 func mongoChanges() []MongoChange {
 	n := int64(7)
 	src := MongoSource{Version: "0.1.0", Name: "sluice", TsMs: 1700000000000, Ord: 3}
@@ -111,8 +138,10 @@ func mongoChanges() []MongoChange {
 
 func TestGoldenMongo(t *testing.T) {
 	var out []byte
-	for i := range mongoChanges() {
-		c := &mongoChanges()[i]
+	var seeds [][]byte
+	changes := mongoChanges()
+	for i := range changes {
+		c := &changes[i]
 		key, err := AppendMongoKey(nil, c)
 		if err != nil {
 			t.Fatal(err)
@@ -122,19 +151,46 @@ func TestGoldenMongo(t *testing.T) {
 			t.Fatal(err)
 		}
 		out = append(out, goldenLine(key, val, `{"resume_token":"8265A1B2C3000000012B022C0100296E5A1004"}`, nil)...)
+		seeds = append(seeds, key, val)
 		back, err := DecodeMongo(key, val)
 		if err != nil {
 			t.Fatalf("decoding change %d: %v", i, err)
 		}
-		if !mongoEqual(back, c) {
-			t.Errorf("change %d round trip:\n got %+v\nwant %+v", i, back, c)
-		}
+		assertMongoSame(t, back, c)
 	}
 	checkGolden(t, "mongo.jsonl", out)
+	if *update {
+		for i := 0; i < len(seeds); i += 2 {
+			writeSeed(t, "FuzzDecodeMongo", fmt.Sprintf("golden-%d", i/2), seeds[i], seeds[i+1])
+		}
+	}
 }
 
-func mongoEqual(a, b *MongoChange) bool {
-	ja, _ := AppendMongoValue(nil, a)
-	jb, _ := AppendMongoValue(nil, b)
-	return bytes.Equal(ja, jb) && a.KeyExtJSON == b.KeyExtJSON
+// writeSeeds writes values as seed corpus files of fuzz target name.
+func writeSeeds(t *testing.T, name, prefix string, values [][]byte, extra string) {
+	t.Helper()
+	for i, v := range values {
+		body := "go test fuzz v1\n[]byte(" + strconv.Quote(string(v)) + ")\n" + extra + "\n"
+		writeCorpusFile(t, name, fmt.Sprintf("%s-%d", prefix, i), body)
+	}
+}
+
+func writeSeed(t *testing.T, name, file string, args ...[]byte) {
+	t.Helper()
+	body := "go test fuzz v1\n"
+	for _, a := range args {
+		body += "[]byte(" + strconv.Quote(string(a)) + ")\n"
+	}
+	writeCorpusFile(t, name, file, body)
+}
+
+func writeCorpusFile(t *testing.T, name, file, body string) {
+	t.Helper()
+	dir := filepath.Join("testdata", "fuzz", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

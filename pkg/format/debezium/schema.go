@@ -98,7 +98,7 @@ func columnSchema(c *event.Column) (typ, name string) {
 	case event.Year:
 		return "int32", "io.debezium.time.Year"
 	case event.Bit:
-		if bitWidth(c) == 1 {
+		if bitWidth(c.Type) == 1 {
 			return "boolean", ""
 		}
 		return "bytes", "io.debezium.data.Bits"
@@ -130,10 +130,16 @@ func appendColumnSchema(dst []byte, c *event.Column, key bool) []byte {
 	// and this is how a reader tells BIGINT UNSIGNED or DECIMAL apart.
 	base, length, scale, unsigned := splitType(c.Type)
 	dst = append(dst, `,"parameters":{`...)
-	if c.Kind == event.Bit && bitWidth(c) > 1 {
+	if c.Kind == event.Bit && bitWidth(c.Type) > 1 {
 		dst = append(dst, `"length":"`...)
-		dst = strconv.AppendInt(dst, int64(bitWidth(c)), 10)
+		dst = strconv.AppendInt(dst, int64(bitWidth(c.Type)), 10)
 		dst = append(dst, `",`...)
+	}
+	if c.Kind == event.Enum || c.Kind == event.Set {
+		// Debezium lists the labels in "allowed", comma-joined.
+		dst = append(dst, `"allowed":`...)
+		dst = jsonw.String(dst, strings.Join(enumLabels(c.Type), ","))
+		dst = append(dst, ',')
 	}
 	typ = strings.ToUpper(base)
 	if unsigned {
@@ -155,56 +161,6 @@ func appendColumnSchema(dst []byte, c *event.Column, key bool) []byte {
 	return append(dst, '}')
 }
 
-// connectColumn maps a Connect field schema back to a column: the inverse
-// of columnSchema, plus Debezium's default (non-string) logical types so
-// genuine Debezium topics decode exactly.
-func connectColumn(name, typ, logical string, params map[string]string) event.Column {
-	col := event.Column{Name: name}
-	set := func(k event.Kind, t string) { col.Kind, col.Type = k, t }
-	switch logical {
-	case "org.apache.kafka.connect.data.Decimal":
-		set(event.Decimal, "decimal(65,"+params["scale"]+")")
-	case "io.debezium.time.Date", "io.debezium.time.IsoDate", "org.apache.kafka.connect.data.Date":
-		set(event.Date, "date")
-	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp":
-		set(event.DateTime, "datetime(3)")
-	case "io.debezium.time.MicroTimestamp", "io.debezium.time.NanoTimestamp", "io.debezium.time.IsoTimestamp":
-		set(event.DateTime, "datetime(6)")
-	case "io.debezium.time.ZonedTimestamp":
-		set(event.Timestamp, "timestamp(6)")
-	case "io.debezium.time.Time", "org.apache.kafka.connect.data.Time":
-		set(event.Time, "time(3)")
-	case "io.debezium.time.MicroTime", "io.debezium.time.NanoTime", "io.debezium.time.IsoTime":
-		set(event.Time, "time(6)")
-	case "io.debezium.time.Year":
-		set(event.Year, "year")
-	case "io.debezium.data.Bits":
-		set(event.Bit, "bit("+orDefault(params["length"], "64")+")")
-	case "io.debezium.data.Json":
-		set(event.JSON, "json")
-	case "io.debezium.data.Enum":
-		set(event.Enum, "enum")
-	case "io.debezium.data.EnumSet":
-		set(event.Set, "set")
-	default:
-		switch typ {
-		case "int8", "int16", "int32", "int64":
-			set(event.Int, "bigint")
-		case "float", "float32":
-			set(event.Float, "float")
-		case "double", "float64":
-			set(event.Float, "double")
-		case "boolean":
-			set(event.Bit, "bit(1)")
-		case "bytes":
-			set(event.Bytes, "blob")
-		default:
-			set(event.String, "text")
-		}
-	}
-	return col
-}
-
 // splitType splits "decimal(20,6) unsigned" into its parts. ENUM and SET
 // value lists are not lengths and are left out.
 func splitType(t string) (base, length, scale string, unsigned bool) {
@@ -223,39 +179,51 @@ func splitType(t string) (base, length, scale string, unsigned bool) {
 	return base, length, scale, unsigned
 }
 
-// refineBySourceType uses Debezium's propagated source type, when present,
-// to recover what Connect types cannot say: unsigned integers and exact
-// decimals carried as strings.
-func refineBySourceType(col event.Column, params map[string]string) event.Column {
-	st := strings.ToLower(params["__debezium.source.column.type"])
-	if st == "" {
-		return col
+// enumLabels returns the labels of "enum('a','it”s')" (or set(...)), with
+// MySQL's doubled quotes undone.
+func enumLabels(typ string) []string {
+	i := strings.IndexByte(typ, '(')
+	if i < 0 {
+		return nil
 	}
-	unsigned := strings.HasSuffix(st, " unsigned")
-	base := strings.TrimSuffix(st, " unsigned")
-	typ := base
-	if l := params["__debezium.source.column.length"]; l != "" {
-		typ += "(" + l
-		if s := params["__debezium.source.column.scale"]; s != "" {
-			typ += "," + s
+	var labels []string
+	s := typ[i+1:]
+	for len(s) > 0 && s[0] == '\'' {
+		var b strings.Builder
+		j := 1
+		for ; j < len(s); j++ {
+			if s[j] == '\'' {
+				if j+1 < len(s) && s[j+1] == '\'' {
+					b.WriteByte('\'')
+					j++
+					continue
+				}
+				break
+			}
+			b.WriteByte(s[j])
 		}
-		typ += ")"
+		labels = append(labels, b.String())
+		if j+1 >= len(s) || s[j+1] != ',' {
+			break
+		}
+		s = s[j+2:]
 	}
-	if unsigned {
-		typ += " unsigned"
-	}
-	// Only these two refinements: for temporal columns the logical type
-	// (not the source type) says which epoch unit a number is in.
-	switch k := event.KindOf(typ); {
-	case k == event.Uint && col.Kind == event.Int, k == event.Decimal && col.Kind == event.String:
-		col.Kind, col.Type = k, typ
-	}
-	return col
+	return labels
 }
 
-func orDefault(s, d string) string {
-	if strings.TrimSpace(s) == "" {
-		return d
+// enumType is the inverse of enumLabels: base is "enum" or "set".
+func enumType(base string, labels []string) string {
+	var b strings.Builder
+	b.WriteString(base)
+	b.WriteByte('(')
+	for i, l := range labels {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\'')
+		b.WriteString(strings.ReplaceAll(l, "'", "''"))
+		b.WriteByte('\'')
 	}
-	return s
+	b.WriteByte(')')
+	return b.String()
 }
