@@ -1,207 +1,401 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/sluice-cdc/sluice/capture/internal/source"
 	"github.com/sluice-cdc/sluice/pkg/event"
 	"github.com/sluice-cdc/sluice/pkg/event/eventtest"
+	"github.com/sluice-cdc/sluice/pkg/format"
+	"github.com/sluice-cdc/sluice/pkg/format/debezium"
 	"github.com/sluice-cdc/sluice/pkg/format/maxwell"
 	"github.com/sluice-cdc/sluice/pkg/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// wantRecord is a record the publisher must write for an event.
+type wantRecord struct {
+	key, value []byte // value nil: tombstone
+	e          *event.Event
+}
 
-func newPub(t *testing.T, k testenv.Kafka, name, prefix string) *Publisher {
+// expected encodes the golden events as the publisher must: Debezium splits
+// the key change and adds tombstones after deletes.
+func expected(t *testing.T, enc format.Encoder, events []event.Event, tombstones bool) []wantRecord {
 	t.Helper()
-	p, err := New(Config{Brokers: k.Brokers(), CaptureName: name, PositionsTopic: prefix + ".positions",
-		TopicTemplate: prefix + ".{db}.{table}", Encoder: &maxwell.Encoder{}, Logger: zaptest.NewLogger(t),
-		TransactionTimeout: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
+	var out []wantRecord
+	add := func(e *event.Event) {
+		k, err := enc.AppendKey(nil, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := enc.AppendValue(nil, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, wantRecord{k, v, e})
+		if tombstones && e.Op == event.OpDelete {
+			out = append(out, wantRecord{k, nil, e})
+		}
 	}
-	t.Cleanup(p.Close)
-	return p
-}
-
-func row(id int64, tx string) source.Item {
-	e := eventtest.Small()
-	e.After = append([]event.Value(nil), e.After...)
-	e.After[0] = event.IntValue(id)
-	e.Tx.ID = tx
-	return source.Item{Kind: source.Row, Event: e}
-}
-
-func commitAt(n int) source.Item {
-	return source.Item{Kind: source.Commit, Position: fmt.Sprintf(`{"gtid":"0-1-%d","file":"b.000001","pos":%d,"server_id":1}`, n, 100*n)}
-}
-
-// readAll returns the values' ids of a topic as a read_committed consumer
-// sees them.
-func readAll(t *testing.T, k testenv.Kafka, topic string, want int) []string {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers()...), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
+	for i := range events {
+		e := &events[i]
+		if _, ok := enc.(*debezium.Encoder); ok {
+			if del, create, ok := debezium.SplitKeyChange(e); ok {
+				add(&del)
+				add(&create)
+				continue
+			}
+		}
+		add(e)
 	}
-	defer cl.Close()
-	var keys []string
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
-			keys = append(keys, string(r.Key))
-			if h := r.Headers; len(h) < 3 || h[0].Key != "sluice.format" || string(h[0].Value) != "maxwell" {
-				t.Errorf("record headers = %v", h)
+	return out
+}
+
+// TestGoldenRecords publishes the golden events in both formats and checks
+// every record byte for byte: topic, key, value (the encoder's output),
+// headers; and that the positions topic holds exactly the Commit items'
+// positions.
+func TestGoldenRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		enc        format.Encoder
+		tombstones bool
+	}{
+		{"maxwell", &maxwell.Encoder{}, false},
+		{"debezium", &debezium.Encoder{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := testenv.NewKfake(t)
+			p := newPub(t, k.Brokers(), "sluice", func(c *Config) {
+				c.Encoder, c.Tombstones, c.CaptureName = tc.enc, tc.tombstones, "golden"
+				c.Partitions = 1 // one total order to compare against
+			})
+			items := goldenItems()
+			items[0].Event.Origin = "apply-to-warehouse"
+			r := start(t, p)
+			r.send(t, items...)
+			if err := r.closeAndWait(t); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+
+			var events []event.Event
+			for _, it := range items {
+				if it.Kind == source.Row {
+					events = append(events, it.Event)
+				}
+			}
+			want := expected(t, tc.enc, events, tc.tombstones)
+			topic := "sluice." + eventtest.Database + "." + eventtest.Table
+			got := consume(t, k.Brokers(), topic, true, len(want))
+			if len(got) != len(want) {
+				t.Fatalf("%d records on %s, want %d", len(got), topic, len(want))
+			}
+			for i, w := range want {
+				g := got[i]
+				if !bytes.Equal(g.Key, w.key) || !bytes.Equal(g.Value, w.value) || (w.value == nil) != (g.Value == nil) {
+					t.Errorf("record %d:\n key %s\nwant %s\n value %s\nwant %s", i, g.Key, w.key, g.Value, w.value)
+				}
+				wantHdr := [][2]string{{format.HeaderFormat, tc.enc.Name()}, {format.HeaderPosition, w.e.Position}}
+				if w.value != nil {
+					wantHdr = append(wantHdr, [2]string{format.HeaderTypes, string(format.AppendTypes(nil, w.e.Columns))})
+					if w.e.Origin != "" {
+						wantHdr = append(wantHdr, [2]string{format.HeaderOrigin, w.e.Origin})
+					}
+				}
+				var gotHdr [][2]string
+				for _, h := range g.Headers {
+					gotHdr = append(gotHdr, [2]string{h.Key, string(h.Value)})
+				}
+				if !slices.Equal(gotHdr, wantHdr) {
+					t.Errorf("record %d headers\n%q\nwant\n%q", i, gotHdr, wantHdr)
+				}
+			}
+			if tc.tombstones && !slices.ContainsFunc(got, func(r *kgo.Record) bool { return r.Value == nil }) {
+				t.Error("no tombstone written")
+			}
+
+			var commits []string
+			for _, it := range items {
+				if it.Kind == source.Commit {
+					commits = append(commits, it.Position)
+				}
+			}
+			if got := storedPositions(t, k.Brokers(), p, len(commits)); !slices.Equal(got, commits) {
+				t.Errorf("stored positions %q, want the Commit items' %q", got, commits)
+			}
+			p2 := newPub(t, k.Brokers(), "sluice", func(c *Config) { c.Encoder, c.CaptureName = tc.enc, "golden" })
+			pos, ok, err := p2.LastPosition(context.Background())
+			if err != nil || !ok || pos != commits[len(commits)-1] {
+				t.Fatalf("LastPosition = %q, %v, %v; want %q", pos, ok, err, commits[len(commits)-1])
 			}
 		})
-		cancel()
-		if len(keys) >= want {
-			// one more poll: nothing else may follow
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { keys = append(keys, string(r.Key)) })
-			cancel()
-			break
+	}
+}
+
+// TestCommitBatching: with CommitEvery 5, transactions of 4, 2 and 1 rows
+// give a Kafka commit after the second (6 rows, at its boundary, never
+// inside it) and one at the end of input; the first position is never
+// stored.
+func TestCommitBatching(t *testing.T) {
+	k := testenv.NewKfake(t)
+	met := &recMetrics{}
+	p := newPub(t, k.Brokers(), "sluice", func(c *Config) { c.CommitEvery, c.CommitInterval, c.Metrics = 5, 20*time.Second, met })
+	r := start(t, p)
+	r.send(t, append(append(txs(1, 1, 4), txs(2, 2, 2)...), txs(3, 3, 1)...)...)
+	// The commit after transaction 2 is visible while Run still runs.
+	if got := consume(t, k.Brokers(), "sluice.shop.orders", true, 6); len(got) != 6 {
+		t.Fatalf("%d committed rows before the end of input, want 6", len(got))
+	}
+	if err := r.closeAndWait(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedPositions(t, k.Brokers(), p, 2); !slices.Equal(got, []string{position(2), position(3)}) {
+		t.Fatalf("stored positions %q, want those of transactions 2 and 3", got)
+	}
+	if got := consume(t, k.Brokers(), "sluice.shop.orders", true, 7); len(got) != 7 {
+		t.Fatalf("%d rows, want 7", len(got))
+	}
+	// Metrics count committed rows and commits with their source times.
+	if met.events["shop.orders insert"] != 7 || !slices.Equal(met.committed, []int64{commitItem(2).SourceTimeMs, commitItem(3).SourceTimeMs}) || len(met.errors) != 0 {
+		t.Fatalf("metrics: events %v, committed %v, errors %v", met.events, met.committed, met.errors)
+	}
+}
+
+// TestRestartAfterAbort: Run ends inside a transaction (input closed) while
+// an earlier source transaction was still waiting for its Kafka commit. Its
+// rows were aborted too, so its position must never be stored, not even by
+// the next Run; and the next Run starts at a boundary (a heartbeat first is
+// fine).
+func TestRestartAfterAbort(t *testing.T) {
+	k := testenv.NewKfake(t)
+	met := &recMetrics{}
+	p := newPub(t, k.Brokers(), "sluice", func(c *Config) { c.CommitEvery, c.CommitInterval, c.Metrics = 5, 20*time.Second, met })
+	r := start(t, p)
+	r.send(t, txs(1, 1, 2)...)
+	r.send(t, rows(2, 1)...)
+	if err := r.closeAndWait(t); err != nil {
+		t.Fatal(err)
+	}
+	if pos, ok, err := p.LastPosition(context.Background()); err != nil || ok {
+		t.Fatalf("LastPosition after the abort = %q, %v, %v; want none", pos, ok, err)
+	}
+	r = start(t, p)
+	if err := r.closeAndWait(t); err != nil {
+		t.Fatal(err)
+	}
+	r = start(t, p)
+	r.send(t, source.Item{Kind: source.Heartbeat, Position: position(7)})
+	if err := r.closeAndWait(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedPositions(t, k.Brokers(), p, 1); !slices.Equal(got, []string{position(7)}) {
+		t.Fatalf("stored positions %q, want only the later heartbeat's", got)
+	}
+	if got := consume(t, k.Brokers(), "sluice.shop.orders", true, 0); len(got) != 0 {
+		t.Fatalf("read_committed sees %d rows of the aborted run", len(got))
+	}
+	if len(met.events) != 0 {
+		t.Fatalf("aborted rows counted: %v", met.events)
+	}
+}
+
+// TestLargeTransaction: one source transaction far larger than the
+// producer buffer streams through (Produce blocks until space frees up)
+// and commits whole.
+func TestLargeTransaction(t *testing.T) {
+	k := testenv.NewKfake(t)
+	p := newPub(t, k.Brokers(), "sluice", func(c *Config) { c.MaxBufferedRecords, c.MaxBufferedBytes = 50, 64<<10 })
+	r := start(t, p)
+	r.send(t, txs(1, 1, 3000)...)
+	if err := r.closeAndWait(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := consume(t, k.Brokers(), "sluice.shop.orders", true, 3000); len(got) != 3000 {
+		t.Fatalf("%d rows, want 3000", len(got))
+	}
+}
+
+// TestQuietSourceCommitsByTimer: a transaction below CommitEvery becomes
+// visible after CommitInterval even though no further item arrives.
+func TestQuietSourceCommitsByTimer(t *testing.T) {
+	k := testenv.NewKfake(t)
+	p := newPub(t, k.Brokers(), "sluice", func(c *Config) { c.CommitEvery, c.CommitInterval = 1000, 100*time.Millisecond })
+	r := start(t, p)
+	r.send(t, txs(1, 1, 3)...)
+	if got := consume(t, k.Brokers(), "sluice.shop.orders", true, 3); len(got) != 3 {
+		t.Fatalf("%d rows visible, want 3", len(got))
+	}
+	if got := storedPositions(t, k.Brokers(), p, 1); !slices.Equal(got, []string{position(1)}) {
+		t.Fatalf("stored positions %q", got)
+	}
+	if err := r.closeAndWait(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAbortMidTransaction stops Run inside a source transaction whose rows
+// already reached the broker, by cancelling (hard stop) and by closing the
+// input (soft stop): a read_committed reader sees none of them, and the
+// stored position is the last Commit's.
+func TestAbortMidTransaction(t *testing.T) {
+	for _, hard := range []bool{true, false} {
+		name := map[bool]string{true: "cancel", false: "close"}[hard]
+		t.Run(name, func(t *testing.T) {
+			k := testenv.NewKfake(t)
+			p := newPub(t, k.Brokers(), "sluice", nil)
+			r := start(t, p)
+			r.send(t, txs(1, 1, 2)...)
+			r.send(t, rows(2, 3)...)
+			// All 5 rows are on the broker (read_uncommitted sees them).
+			if got := consume(t, k.Brokers(), "sluice.shop.orders", false, 5); len(got) != 5 {
+				t.Fatalf("%d rows on the broker, want 5", len(got))
+			}
+			var err error
+			if hard {
+				r.cancel()
+				err = r.wait(t)
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("Run after cancel = %v, want context.Canceled", err)
+				}
+			} else if err = r.closeAndWait(t); err != nil {
+				t.Fatalf("Run after the input closed mid-transaction = %v, want nil", err)
+			}
+			got := consume(t, k.Brokers(), "sluice.shop.orders", true, 2)
+			if len(got) != 2 {
+				t.Fatalf("read_committed sees %d rows, want the 2 of the committed transaction", len(got))
+			}
+			p2 := newPub(t, k.Brokers(), "sluice", nil)
+			pos, ok, err := p2.LastPosition(context.Background())
+			if err != nil || !ok || pos != position(1) {
+				t.Fatalf("LastPosition = %q, %v, %v; want %q", pos, ok, err, position(1))
+			}
+		})
+	}
+}
+
+// TestHeartbeats: an idle publisher stores heartbeat positions at most once
+// per CommitInterval (the later one by its timer), and not again when the
+// position did not change. A heartbeat inside a transaction is a source
+// bug and stops Run.
+func TestHeartbeats(t *testing.T) {
+	k := testenv.NewKfake(t)
+	p := newPub(t, k.Brokers(), "sluice", func(c *Config) { c.CommitInterval = 300 * time.Millisecond })
+	r := start(t, p)
+	hb := func(n int) source.Item {
+		return source.Item{Kind: source.Heartbeat, Position: position(n), SourceTimeMs: int64(n)}
+	}
+	r.send(t, hb(1), hb(2), hb(3))
+	time.Sleep(500 * time.Millisecond) // the timer writes 3
+	r.send(t, hb(3))
+	if err := r.closeAndWait(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedPositions(t, k.Brokers(), p, 2); !slices.Equal(got, []string{position(1), position(3)}) {
+		t.Fatalf("stored positions %q, want those of heartbeats 1 and 3", got)
+	}
+
+	r = start(t, p)
+	r.send(t, rows(4, 1)...)
+	r.send(t, hb(4))
+	err := r.wait(t)
+	if err == nil || !strings.Contains(err.Error(), "heartbeat inside a transaction") {
+		t.Fatalf("heartbeat inside a transaction: Run = %v", err)
+	}
+}
+
+// TestBadItems: positions that are not JSON objects and unknown kinds stop
+// Run with an error, and nothing of the open transaction becomes visible.
+func TestBadItems(t *testing.T) {
+	k := testenv.NewKfake(t)
+	p := newPub(t, k.Brokers(), "sluice", nil)
+	for _, it := range []source.Item{
+		{Kind: source.Commit, Position: ""},
+		{Kind: source.Commit, Position: `"0-1-5"`},
+		{Kind: source.Heartbeat, Position: `{"gtid":`},
+		{Kind: 99},
+	} {
+		r := start(t, p)
+		r.send(t, rows(1, 1)...)
+		r.send(t, it)
+		if err := r.wait(t); err == nil || !strings.Contains(err.Error(), "source sent") {
+			t.Errorf("item %+v: Run = %v, want an error naming the source", it, err)
 		}
 	}
-	sort.Strings(keys)
-	return keys
-}
-
-// TestExactlyOnceAcrossCrash: capture 1 dies inside a Kafka transaction;
-// capture 2 fences it, resumes from the last committed position and
-// re-publishes the lost transaction; a read_committed consumer sees every
-// change exactly once.
-func TestExactlyOnceAcrossCrash(t *testing.T) {
-	k := testenv.SharedKafka(t)
-	prefix := testenv.UniqueName(t)
-	ctx := context.Background()
-
-	p1 := newPub(t, k, "cap", prefix)
-	if _, ok, err := p1.LastPosition(ctx); err != nil || ok {
-		t.Fatalf("fresh LastPosition = %v, %v", ok, err)
-	}
-	// Unbuffered: each send waits for the previous item to be handled, so
-	// both commits happen (nothing is queued behind them).
-	in1 := make(chan source.Item)
-	done1 := make(chan error, 1)
-	go func() { done1 <- p1.Run(ctx, in1) }()
-	in1 <- row(1, "t1")
-	in1 <- row(2, "t1")
-	in1 <- commitAt(1)
-	in1 <- row(3, "t2")
-	in1 <- commitAt(2)
-	in1 <- row(4, "t3") // never committed: capture 1 "crashes" here
-	time.Sleep(500 * time.Millisecond)
-	p1.Close() // the process dies: no EndTransaction is sent
-	close(in1)
-	select {
-	case <-done1: // whatever it says: its client is gone
-	case <-time.After(20 * time.Second):
-		t.Fatal("publisher did not notice its closed client")
-	}
-
-	p2 := newPub(t, k, "cap", prefix)
-	pos, ok, err := p2.LastPosition(ctx)
-	if err != nil || !ok || !strings.Contains(pos, `"0-1-2"`) {
-		t.Fatalf("LastPosition after crash = %q, %v, %v; want the position of t2", pos, ok, err)
-	}
-	in2 := make(chan source.Item, 10)
-	in2 <- row(4, "t3")
-	in2 <- row(5, "t3")
-	in2 <- commitAt(3)
-	close(in2)
-	if err := p2.Run(ctx, in2); err != nil {
-		t.Fatal(err)
-	}
-	topic := prefix + ".shop.orders"
-	got := readAll(t, k, topic, 5)
-	var want []string
-	for i := 1; i <= 5; i++ {
-		want = append(want, fmt.Sprintf(`{"database":"shop","table":"orders","pk.id":%d}`, i))
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("read_committed consumer saw\n%s\nwant each change once:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-
-}
-
-// TestFencing: a second live capture with the same transactional id fences
-// the first, which then stops with ErrFenced instead of writing.
-func TestFencing(t *testing.T) {
-	k := testenv.SharedKafka(t)
-	prefix := testenv.UniqueName(t)
-	ctx := context.Background()
-	p1 := newPub(t, k, "cap", prefix)
-	if _, _, err := p1.LastPosition(ctx); err != nil {
-		t.Fatal(err)
-	}
-	in1 := make(chan source.Item)
-	done1 := make(chan error, 1)
-	go func() { done1 <- p1.Run(ctx, in1) }()
-	in1 <- row(1, "t1")
-	in1 <- commitAt(1)
-	in1 <- row(2, "t2") // accepted only once commit 1 is done (unbuffered)
-
-	p2 := newPub(t, k, "cap", prefix)
-	if pos, ok, err := p2.LastPosition(ctx); err != nil || !ok || !strings.Contains(pos, `"0-1-1"`) {
-		t.Fatalf("LastPosition = %q %v %v", pos, ok, err)
-	}
-	select {
-	case in1 <- commitAt(2):
-	case <-done1:
-		t.Fatal("capture 1 stopped before its commit")
-	}
-	select {
-	case err := <-done1:
-		if !errors.Is(err, ErrFenced) || !strings.Contains(err.Error(), "another capture") {
-			t.Fatalf("capture 1 after fencing: %v, want ErrFenced", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("fenced capture kept running")
-	}
-	p3 := newPub(t, k, "cap", prefix)
-	if pos, _, _ := p3.LastPosition(ctx); !strings.Contains(pos, `"0-1-1"`) {
-		t.Errorf("position after the fenced instance tried to commit = %s, want t1's", pos)
+	if got := consume(t, k.Brokers(), "sluice.shop.orders", true, 0); len(got) != 0 {
+		t.Fatalf("read_committed sees %d rows of aborted transactions", len(got))
 	}
 }
 
-// TestShutdownMidTransactionAborts: the channel closes inside a source
-// transaction; nothing of it may become visible.
-func TestShutdownMidTransactionAborts(t *testing.T) {
-	k := testenv.SharedKafka(t)
-	prefix := testenv.UniqueName(t)
-	ctx := context.Background()
-	p := newPub(t, k, "cap2", prefix)
-	if _, _, err := p.LastPosition(ctx); err != nil {
+// TestTopicCollision: two tables that map to one topic stop Run with an
+// error naming both.
+func TestTopicCollision(t *testing.T) {
+	k := testenv.NewKfake(t)
+	p := newPub(t, k.Brokers(), "sluice", nil)
+	a, b := rows(1, 1), rows(1, 1)
+	a[0].Event.Table, b[0].Event.Table = "order items", "order_items"
+	r := start(t, p)
+	r.send(t, a[0], b[0])
+	err := r.wait(t)
+	if err == nil || !strings.Contains(err.Error(), "shop.order items") || !strings.Contains(err.Error(), "shop.order_items") {
+		t.Fatalf("Run = %v, want a collision error naming both tables", err)
+	}
+}
+
+// TestNoTransactions: without transactions rows and positions are still
+// written, and the position is read back.
+func TestNoTransactions(t *testing.T) {
+	k := testenv.NewKfake(t)
+	p := newPub(t, k.Brokers(), "sluice", func(c *Config) { c.NoTransactions = true; c.CommitEvery = 3 })
+	if p.Transactional() {
+		t.Fatal("Transactional() with NoTransactions")
+	}
+	r := start(t, p)
+	r.send(t, txs(1, 3, 2)...)
+	if err := r.closeAndWait(t); err != nil {
 		t.Fatal(err)
 	}
-	in := make(chan source.Item)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, in) }()
-	in <- row(1, "t1")
-	in <- commitAt(1)  // nothing queued behind it: committed at once
-	in <- row(2, "t2") // half a transaction, then shutdown
-	close(in)
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if got := consume(t, k.Brokers(), "sluice.shop.orders", false, 6); len(got) != 6 {
+		t.Fatalf("%d rows, want 6", len(got))
 	}
-	check := newPub(t, k, "cap2", prefix)
-	if pos, ok, err := check.LastPosition(ctx); err != nil || !ok || !strings.Contains(pos, `"0-1-1"`) {
-		t.Fatalf("position after shutdown = %q %v %v, want t1's", pos, ok, err)
+	if got := storedPositions(t, k.Brokers(), p, 2); !slices.Equal(got, []string{position(2), position(3)}) {
+		t.Fatalf("stored positions %q", got)
 	}
-	got := readAll(t, k, prefix+".shop.orders", 1)
-	if len(got) != 1 || !strings.Contains(got[0], `"pk.id":1`) {
-		t.Fatalf("visible rows = %v, want only row 1", got)
+	pos, ok, err := newPub(t, k.Brokers(), "sluice", func(c *Config) { c.NoTransactions = true }).LastPosition(context.Background())
+	if err != nil || !ok || pos != position(3) {
+		t.Fatalf("LastPosition = %q, %v, %v", pos, ok, err)
+	}
+}
+
+// TestTransactionTimeout: a source transaction that streams longer than
+// TransactionTimeout is aborted by the broker; Run says which settings to
+// raise, and nothing of it is visible.
+func TestTransactionTimeout(t *testing.T) {
+	k := testenv.NewKfake(t)
+	met := &recMetrics{}
+	p := newPub(t, k.Brokers(), "sluice", func(c *Config) { c.TransactionTimeout, c.Metrics = time.Second, met })
+	r := start(t, p)
+	r.send(t, txs(1, 1, 1)...)
+	r.send(t, rows(2, 1)...)
+	time.Sleep(2 * time.Second)
+	r.send(t, rows(3, 1)...)
+	r.send(t, commitItem(3))
+	err := r.wait(t)
+	t.Logf("Run: %v", err)
+	if !slices.Contains(met.errors, "transaction_timeout") {
+		t.Errorf("error kinds %v, want transaction_timeout", met.errors)
+	}
+	if !errors.Is(err, ErrTransactionTimeout) || !strings.Contains(err.Error(), "transaction.max.timeout.ms") {
+		t.Fatalf("Run = %v, want ErrTransactionTimeout naming transaction.max.timeout.ms", err)
+	}
+	if got := consume(t, k.Brokers(), "sluice.shop.orders", true, 1); len(got) != 1 {
+		t.Fatalf("read_committed sees %d rows, want 1", len(got))
 	}
 }

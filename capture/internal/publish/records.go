@@ -1,0 +1,123 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-cdc/sluice/pkg/event"
+	"github.com/sluice-cdc/sluice/pkg/format"
+	"github.com/sluice-cdc/sluice/pkg/format/debezium"
+	"github.com/sluice-cdc/sluice/pkg/kafka"
+	"github.com/sluice-cdc/sluice/pkg/obs"
+)
+
+// typesEntry caches the sluice.types header of a table for the column
+// list it was built from; a schema change (other names or types) rebuilds
+// it. Records share the bytes, which nothing writes to after building.
+type typesEntry struct {
+	cols []event.Column
+	hdr  []byte
+}
+
+func sameColumns(a, b []event.Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Type != b[i].Type {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Publisher) typesHeader(e *event.Event) []byte {
+	k := [2]string{e.Database, e.Table}
+	if t, ok := p.types[k]; ok && sameColumns(t.cols, e.Columns) {
+		return t.hdr
+	}
+	// Copy the columns: a source may reuse the event's slices.
+	t := &typesEntry{cols: append([]event.Column(nil), e.Columns...), hdr: format.AppendTypes(nil, e.Columns)}
+	p.types[k] = t
+	return t.hdr
+}
+
+// topicFor returns db.table's topic, creating it on first use.
+func (p *Publisher) topicFor(ctx context.Context, db, table string) (string, error) {
+	name, err := p.topics.Name(db, table)
+	if err != nil {
+		return "", err
+	}
+	if p.ensured[name] {
+		return name, nil
+	}
+	res, err := kafka.EnsureTopic(ctx, p.adm, name, p.cfg.Partitions, p.cfg.ReplicationFactor, p.topicCfgs)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case res.Note != "":
+		p.log.Warn(res.Note, obs.Topic(name), obs.Table(db, table))
+	case res.Created:
+		p.log.Info("created topic", obs.Topic(name), obs.Table(db, table))
+	}
+	p.ensured[name] = true
+	return name, nil
+}
+
+// produceRow produces the record(s) of one row event: Debezium style
+// splits a primary-key change into a delete of the old key and a create of
+// the new one (so each key's history stays in its partition, G2), and
+// follows deletes with a tombstone when configured. On error it returns
+// the metrics kind.
+func (p *Publisher) produceRow(ctx context.Context, e *event.Event) (string, error) {
+	topic, err := p.topicFor(ctx, e.Database, e.Table)
+	if err != nil {
+		return "topic", fmt.Errorf("topic of %s.%s: %w", e.Database, e.Table, err)
+	}
+	if p.dbz {
+		if del, create, ok := debezium.SplitKeyChange(e); ok {
+			if err := p.produceEvent(ctx, topic, &del); err != nil {
+				return "encode", err
+			}
+			return "encode", p.produceEvent(ctx, topic, &create)
+		}
+	}
+	return "encode", p.produceEvent(ctx, topic, e)
+}
+
+func (p *Publisher) produceEvent(ctx context.Context, topic string, e *event.Event) error {
+	value, err := p.cfg.Encoder.AppendValue(nil, e)
+	if errors.Is(err, debezium.ErrNotRepresentable) {
+		return nil // snapshot markers have no Debezium form; skipping them is the format's rule
+	}
+	if err != nil {
+		return fmt.Errorf("encoding the %s of %s.%s (transaction %s): %w", e.Op, e.Database, e.Table, e.Tx.ID, err)
+	}
+	key, err := p.cfg.Encoder.AppendKey(nil, e)
+	if err != nil {
+		return fmt.Errorf("encoding the key of a %s of %s.%s (transaction %s): %w", e.Op, e.Database, e.Table, e.Tx.ID, err)
+	}
+	pos := []byte(e.Position)
+	n := 3
+	if e.Origin != "" {
+		n++
+	}
+	hdrs := make([]kgo.RecordHeader, n)
+	hdrs[0] = kgo.RecordHeader{Key: format.HeaderFormat, Value: p.formatHdr}
+	hdrs[1] = kgo.RecordHeader{Key: format.HeaderPosition, Value: pos}
+	hdrs[2] = kgo.RecordHeader{Key: format.HeaderTypes, Value: p.typesHeader(e)}
+	if e.Origin != "" {
+		hdrs[3] = kgo.RecordHeader{Key: format.HeaderOrigin, Value: []byte(e.Origin)}
+	}
+	p.cl.Produce(ctx, &kgo.Record{Topic: topic, Key: key, Value: value, Headers: hdrs}, p.promise)
+	if p.tombstones && e.Op == event.OpDelete {
+		// Same key, null value: compaction then drops the key's history.
+		// The headers say which format and position it belongs to.
+		p.cl.Produce(ctx, &kgo.Record{Topic: topic, Key: key, Headers: hdrs[:2:2]}, p.promise)
+	}
+	return nil
+}
