@@ -51,8 +51,19 @@ type Offset struct {
 	Group     string
 	Topic     string
 	Partition int32
-	Next      int64
+	// From is the offset of the batch's first message. A sink refuses the
+	// batch with ErrStale, writing nothing, when the stored offset is
+	// already beyond From: another worker (a consumer that took the
+	// partition over while this one was still writing) applied these
+	// messages, possibly with newer ones after them, and writing older
+	// changes now would undo newer ones (G2).
+	From int64
+	Next int64
 }
+
+// ErrStale is returned by Apply for a batch another worker already
+// applied past; see Offset.From.
+var ErrStale = errors.New("the target already holds later offsets of this partition (another consumer applied them)")
 
 // Sink writes batches to one target. Implementations are safe for
 // concurrent use by the per-partition workers; each call is independent.
