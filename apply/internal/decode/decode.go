@@ -31,9 +31,9 @@ const (
 // Skip reasons: records that carry no row change. They are not errors, and
 // they are counted, never dropped silently.
 const (
-	SkipTombstone = "tombstone"          // Debezium delete tombstone (null value)
-	SkipMarker    = "snapshot-marker"    // bootstrap-start / bootstrap-complete
-	SkipControl   = "control"            // Sluice control records (barriers, heartbeats)
+	SkipTombstone = "tombstone"       // Debezium delete tombstone (null value)
+	SkipMarker    = "snapshot-marker" // bootstrap-start / bootstrap-complete
+	SkipControl   = "control"         // Sluice control records (barriers, heartbeats)
 )
 
 // Decoder decodes records of one worker. It caches the parsed types header
