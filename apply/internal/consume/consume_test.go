@@ -32,7 +32,7 @@ type memSink struct {
 	poison    string            // a row whose v equals this fails with a RowError
 	// race, when set, runs once at the start of the next Apply: another
 	// consumer committing in between.
-	race func(m *memSink)
+	race  func(m *memSink)
 	stale int // ErrStale returned
 }
 
@@ -145,11 +145,11 @@ func record(t *testing.T, topic string, p int32, id int64, v string) *kgo.Record
 }
 
 type fixture struct {
-	t      *testing.T
-	topic  string
-	group  string
-	client *kgo.Client
-	adm    *kadm.Client
+	t       *testing.T
+	topic   string
+	group   string
+	client  *kgo.Client
+	adm     *kadm.Client
 	brokers []string
 }
 
