@@ -123,6 +123,20 @@ func (v Value) Equal(w Value) bool {
 // new server types degrade to text rather than disappear; callers that need
 // to refuse them check Known.
 func KindOf(columnType string) Kind {
+	k, _ := kindOf(columnType)
+	return k
+}
+
+// KnownType reports whether columnType is a MySQL/MariaDB column type
+// Sluice knows. KindOf maps unknown types to String so capture never
+// fails on a new type; apply refuses them (G6), since it cannot know how
+// the value was written.
+func KnownType(columnType string) bool {
+	_, ok := kindOf(columnType)
+	return ok
+}
+
+func kindOf(columnType string) (Kind, bool) {
 	t := strings.ToLower(strings.TrimSpace(columnType))
 	base := t
 	if i := strings.IndexAny(base, "( "); i >= 0 {
@@ -132,37 +146,37 @@ func KindOf(columnType string) Kind {
 	switch base {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
 		if unsigned {
-			return Uint
+			return Uint, true
 		}
-		return Int
+		return Int, true
 	case "bool", "boolean":
-		return Int
+		return Int, true
 	case "float", "double", "real":
-		return Float
+		return Float, true
 	case "decimal", "numeric", "dec", "fixed":
-		return Decimal
+		return Decimal, true
 	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
-		return String
+		return String, true
 	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "geometry", "point", "linestring", "polygon":
-		return Bytes
+		return Bytes, true
 	case "date":
-		return Date
+		return Date, true
 	case "datetime":
-		return DateTime
+		return DateTime, true
 	case "timestamp":
-		return Timestamp
+		return Timestamp, true
 	case "time":
-		return Time
+		return Time, true
 	case "year":
-		return Year
+		return Year, true
 	case "bit":
-		return Bit
+		return Bit, true
 	case "enum":
-		return Enum
+		return Enum, true
 	case "set":
-		return Set
+		return Set, true
 	case "json":
-		return JSON
+		return JSON, true
 	}
-	return String
+	return String, true
 }

@@ -134,6 +134,11 @@ func (d *Decoder) parseTypes(h []byte) ([]event.Column, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range cols {
+		if !event.KnownType(c.Type) {
+			return nil, fmt.Errorf("column %q has type %q, which apply does not know how to write", c.Name, c.Type)
+		}
+	}
 	if len(d.types) > 1024 { // schema churn: do not grow without bound
 		clear(d.types)
 	}
