@@ -22,6 +22,10 @@ type Consumer struct {
 
 	mu      sync.Mutex
 	workers map[tp]*worker
+	// pending are target offsets ahead of Kafka's found at assignment; the
+	// partition's worker commits them to Kafka if it has nothing newer to
+	// commit, so Kafka's view (lag, replay) catches up with the target.
+	pending map[tp]int64
 }
 
 type tp struct {
@@ -36,7 +40,7 @@ func New(cfg Config, s sink.Sink) (*Consumer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("consumer config: %w", err)
 	}
-	c := &Consumer{cfg: cfg, sink: s, log: cfg.Logger, workers: map[tp]*worker{}}
+	c := &Consumer{cfg: cfg, sink: s, log: cfg.Logger, workers: map[tp]*worker{}, pending: map[tp]int64{}}
 	opts := append([]kgo.Opt(nil), cfg.ClientOpts...)
 	opts = append(opts,
 		kgo.ConsumerGroup(cfg.Group),
@@ -184,8 +188,20 @@ func (c *Consumer) adjustOffsets(ctx context.Context, offs map[string]map[int32]
 				c.log.Info("resuming from the target's stored offset", obs.Topic(topic), obs.Partition(p),
 					zap.Int64("kafka_offset", kafkaNext), zap.Int64("target_offset", next))
 				ps[p] = kgo.NewOffset().At(next).WithEpoch(-1)
+				c.mu.Lock()
+				c.pending[tp{topic, p}] = next
+				c.mu.Unlock()
 			}
 		}
 	}
 	return offs, nil
+}
+
+// takePending returns and forgets the pending commit of a partition.
+func (c *Consumer) takePending(k tp) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next, ok := c.pending[k]
+	delete(c.pending, k)
+	return next, ok
 }

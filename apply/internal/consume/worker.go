@@ -104,8 +104,14 @@ func (w *worker) run() {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	armed := false
+	catchUp := time.After(time.Second)
 	for {
 		select {
+		case <-catchUp:
+			if next, ok := w.c.takePending(tp{w.topic, w.partition}); ok && w.from < 0 && w.stopped == nil {
+				w.epoch = -1
+				w.commit(next)
+			}
 		case recs, ok := <-w.in:
 			if !ok {
 				if w.stopped == nil && w.ctx.Err() == nil {
@@ -242,6 +248,7 @@ func (w *worker) flush() {
 		start := time.Now()
 		err := w.c.sink.Apply(w.ctx, w.rows, off)
 		if err == nil {
+			w.c.takePending(tp{w.topic, w.partition}) // this commit supersedes it
 			w.c.cfg.Metrics.Batch(len(w.rows), time.Since(start).Seconds())
 			w.applied()
 			w.commit(off.Next)

@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+var applyBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildApply builds cmd/apply once per test binary.
+func buildApply(t *testing.T) string {
+	t.Helper()
+	applyBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "sluice-e2e-bin-")
+		if err != nil {
+			applyBin.err = err
+			return
+		}
+		applyBin.path = filepath.Join(dir, "apply")
+		out, err := exec.Command("go", "build", "-o", applyBin.path, "github.com/sluice-cdc/sluice/apply/cmd/apply").CombinedOutput()
+		if err != nil {
+			applyBin.err = fmt.Errorf("go build apply: %v\n%s", err, out)
+		}
+	})
+	if applyBin.err != nil {
+		t.Fatal(applyBin.err)
+	}
+	return applyBin.path
+}
+
+// TestCrashApply kills apply with SIGKILL at random moments while changes
+// keep arriving; after a last clean run the target equals the source and
+// the offsets stored in the target equal those committed in Kafka.
+func TestCrashApply(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test is long")
+	}
+	bin := buildApply(t)
+	e := newEnv(t)
+	e.exec(e.mconn, accountsMaria)
+	topic := e.topic("accounts")
+	e.createTopic(topic, 3)
+	cfgPath := filepath.Join(t.TempDir(), "apply.yaml")
+	cfg := fmt.Sprintf(`group: crash
+topics: [%q]
+target: {kind: mysql, dsn: "${TARGET_DSN}"}
+batch: {rows: 300, linger: 20ms}
+kafka: {brokers: [%q]}
+http: {listen: "127.0.0.1:0"}
+log: {level: warn}
+`, topic, e.brokers[0])
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "TARGET_DSN="+e.maria.DSN(e.mdb))
+	logPath := filepath.Join(t.TempDir(), "apply.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "run", "--config", cfgPath)
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+
+	// The writer: 30 bursts of 400 changes on 2000 keys.
+	a := newAccounts(11, 2000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	produced := make(chan error, 1)
+	go func() {
+		for range 30 {
+			if err := e.producer.ProduceSync(ctx, a.records(t, topic, 400)...).FirstErr(); err != nil {
+				produced <- err
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		produced <- nil
+	}()
+
+	rng := rand.New(rand.NewPCG(5, 6))
+	const kills = 20
+	for i := range kills {
+		cmd := start()
+		time.Sleep(time.Duration(150+rng.IntN(700)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		_ = i
+	}
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	cmd := start()
+	e.waitApplied(e.mconn, "mysql", "crash", topic)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("apply did not exit cleanly on SIGTERM: %v\n%s", err, tailFile(logPath, 20))
+	}
+
+	if got, want := rowsText(t, e.mconn, accountsQuery), a.expected(); !slices.Equal(got, want) {
+		diff := 0
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				diff++
+			}
+		}
+		t.Fatalf("after %d kills the target differs from the source: %d rows vs %d, %d expected rows missing or different", kills, len(got), len(want), diff)
+	}
+	stored := storedOffsets(t, e.mconn, "mysql", "crash", topic)
+	resp, err := e.adm.FetchOffsets(context.Background(), "crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic && stored[o.Partition] != o.At {
+			t.Errorf("partition %d: sluice_offsets %d, Kafka committed %d", o.Partition, stored[o.Partition], o.At)
+		}
+	})
+	t.Logf("%d kills; %d changes; target equals source; sluice_offsets %v equals Kafka's commits", kills, 30*400, stored)
+}
+
+func tailFile(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := slices.Collect(func(yield func(string) bool) {
+		start := 0
+		for i, c := range b {
+			if c == '\n' {
+				if !yield(string(b[start:i])) {
+					return
+				}
+				start = i + 1
+			}
+		}
+	})
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	out := ""
+	for _, l := range lines {
+		out += l + "\n"
+	}
+	return out
+}
