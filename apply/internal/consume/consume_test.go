@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,12 @@ type memSink struct {
 	// consumer committing in between.
 	race  func(m *memSink)
 	stale int // ErrStale returned
+	// slow delays every Apply of a partition; versions tracks, per key,
+	// the highest "v<n>" applied, and regressions counts older values
+	// applied after newer ones (a G2 violation).
+	slow        map[int32]time.Duration
+	versions    map[string]int
+	regressions int
 }
 
 func newMemSink() *memSink { return &memSink{rows: map[string]string{}, offsets: map[string]int64{}} }
@@ -41,6 +48,9 @@ func newMemSink() *memSink { return &memSink{rows: map[string]string{}, offsets:
 func offKey(g, t string, p int32) string { return fmt.Sprintf("%s/%s/%d", g, t, p) }
 
 func (m *memSink) Apply(ctx context.Context, rows []sink.Row, off sink.Offset) error {
+	if d := m.slow[off.Partition]; d > 0 {
+		time.Sleep(d)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.transient > 0 {
@@ -69,6 +79,12 @@ func (m *memSink) Apply(ctx context.Context, rows []sink.Row, off sink.Offset) e
 			return &sink.RowError{Row: r, Column: "v", Value: v, Err: errors.New("value refused (injected)")}
 		}
 		staged[key] = &v
+		if n, err := strconv.Atoi(strings.TrimPrefix(v, "v")); err == nil && m.versions != nil {
+			if n < m.versions[key] {
+				m.regressions++
+			}
+			m.versions[key] = max(m.versions[key], n)
+		}
 	}
 	for key, v := range staged {
 		if v == nil {
@@ -414,4 +430,85 @@ func TestCatchesKafkaUpWithTheTarget(t *testing.T) {
 	_ = s.SetOffsets(context.Background(), f.group, f.topic, map[int32]int64{0: 4})
 	f.start(s, nil)
 	waitFor(t, "Kafka commit to catch up", func() bool { return f.committed()[0] == 4 })
+}
+
+// TestPartitionBarrierKeepsKeyOrder adds partitions under load: keys move
+// from their old partition to a new one, and the old partition is slow.
+// Without the barrier newer changes overtake older ones (the test shows
+// it can fail); with it no key ever goes back to an older value.
+func TestPartitionBarrierKeepsKeyOrder(t *testing.T) {
+	for _, withBarrier := range []bool{false, true} {
+		t.Run(fmt.Sprintf("barrier=%v", withBarrier), func(t *testing.T) {
+			f := newFixture(t, 2)
+			const keys = 40
+			version := 0
+			phase := func(parts int32, rounds int) {
+				var recs []*kgo.Record
+				for range rounds {
+					version++
+					for k := range keys {
+						recs = append(recs, record(t, f.topic, int32(k)%parts, int64(k), fmt.Sprint("v", version)))
+					}
+				}
+				// A new client: the old one's metadata predates the new partitions.
+				cl, err := kgo.NewClient(kgo.SeedBrokers(f.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer cl.Close()
+				if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			phase(2, 5)
+			if _, err := f.adm.CreatePartitions(context.Background(), 2, f.topic); err != nil {
+				t.Fatal(err)
+			}
+			if withBarrier {
+				var bs []*kgo.Record
+				for p := range int32(4) {
+					bs = append(bs, &kgo.Record{Topic: f.topic, Partition: p, Value: []byte(`{"id":"b1","partitions":4}`),
+						Headers: []kgo.RecordHeader{{Key: HeaderControl, Value: []byte(ControlBarrier)}}})
+				}
+				f.client.ForceMetadataRefresh()
+				time.Sleep(100 * time.Millisecond)
+				cl, _ := kgo.NewClient(kgo.SeedBrokers(f.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+				if err := cl.ProduceSync(context.Background(), bs...).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+				cl.Close()
+			}
+			phase(4, 5)
+			s := newMemSink()
+			s.versions = map[string]int{}
+			s.slow = map[int32]time.Duration{0: 150 * time.Millisecond, 1: 150 * time.Millisecond}
+			f.start(s, func(c *Config) { c.BatchRows = 20 })
+			waitFor(t, "every partition applied", func() bool {
+				for p := range int32(4) {
+					ends, _ := f.adm.ListEndOffsets(context.Background(), f.topic)
+					end, _ := ends.Lookup(f.topic, p)
+					if o, _ := s.offset(f.group, f.topic, p); o != end.Offset {
+						return false
+					}
+				}
+				return true
+			})
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for k := range keys {
+				if v := s.rows[fmt.Sprint(k)]; v != fmt.Sprint("v", version) {
+					if withBarrier {
+						t.Errorf("key %d ended at %s, want v%d", k, v, version)
+					}
+				}
+			}
+			if withBarrier && s.regressions > 0 {
+				t.Fatalf("%d changes applied after newer ones of the same key despite the barrier", s.regressions)
+			}
+			if !withBarrier && s.regressions == 0 {
+				t.Fatal("without the barrier no key went back in time: the test cannot tell order violations")
+			}
+			t.Logf("barrier=%v: %d regressions", withBarrier, s.regressions)
+		})
+	}
 }

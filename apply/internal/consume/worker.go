@@ -60,6 +60,7 @@ type worker struct {
 
 	skipBelow int64 // records before this offset are already applied
 	stopped   error // set when a fatal error stopped the partition
+	waiting   *barrier // set while paused at a partition barrier
 }
 
 func newWorker(c *Consumer, topic string, p int32) *worker {
@@ -105,8 +106,14 @@ func (w *worker) run() {
 	linger.Stop()
 	armed := false
 	catchUp := time.After(time.Second)
+	barrierCheck := time.NewTicker(barrierPoll)
+	defer barrierCheck.Stop()
 	for {
 		select {
+		case <-barrierCheck.C:
+			if w.waiting != nil {
+				w.recheckBarrier()
+			}
 		case <-catchUp:
 			if next, ok := w.c.takePending(tp{w.topic, w.partition}); ok && w.from < 0 && w.stopped == nil {
 				w.epoch = -1
@@ -119,12 +126,12 @@ func (w *worker) run() {
 				}
 				return
 			}
-			if w.stopped != nil {
+			if w.stopped != nil || w.waiting != nil {
 				continue // paused; what is still in flight is never committed, so redelivered later
 			}
 			for _, r := range recs {
 				w.add(r)
-				if w.stopped != nil {
+				if w.stopped != nil || w.waiting != nil {
 					break
 				}
 				if len(w.rows) >= w.c.cfg.BatchRows || w.bytes >= w.c.cfg.BatchBytes {
@@ -150,6 +157,15 @@ func (w *worker) run() {
 func (w *worker) add(r *kgo.Record) {
 	if r.Offset < w.skipBelow {
 		return
+	}
+	if b, ok, err := barrierOf(r); ok || err != nil {
+		if err != nil {
+			w.bad(r, "decode", err)
+			return
+		}
+		if !w.atBarrier(b) {
+			return // paused until every partition reached it
+		}
 	}
 	if w.from < 0 {
 		w.from = r.Offset
