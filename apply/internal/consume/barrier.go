@@ -127,4 +127,3 @@ func (w *worker) recheckBarrier() {
 	w.c.cl.ResumeFetchPartitions(map[string][]int32{w.topic: {w.partition}})
 	w.c.log.Info("barrier passed", obs.Topic(w.topic), obs.Partition(w.partition), zap.String("barrier", b.ID))
 }
-

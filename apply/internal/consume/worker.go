@@ -58,8 +58,8 @@ type worker struct {
 	epoch   int32
 	skipped map[string]int
 
-	skipBelow int64 // records before this offset are already applied
-	stopped   error // set when a fatal error stopped the partition
+	skipBelow int64    // records before this offset are already applied
+	stopped   error    // set when a fatal error stopped the partition
 	waiting   *barrier // set while paused at a partition barrier
 }
 
