@@ -49,32 +49,38 @@ func (p *Publisher) LastPosition(ctx context.Context) (pos string, ok bool, err 
 // write, and aborts its open transaction now. Until that abort is written,
 // the coordinator answers CONCURRENT_TRANSACTIONS; retry.
 func (p *Publisher) fence(ctx context.Context) error {
+	return Fence(ctx, p.cl, p.cfg.TransactionalID, p.cfg.TransactionTimeout, p.log)
+}
+
+// Fence is the fencing step of a Publisher, for other writers that take
+// over a capture's transactional id (capture add-partitions).
+func Fence(ctx context.Context, cl *kgo.Client, transactionalID string, txnTimeout time.Duration, log *zap.Logger) error {
 	req := kmsg.NewPtrInitProducerIDRequest()
-	req.TransactionalID = kmsg.StringPtr(p.cfg.TransactionalID)
-	req.TransactionTimeoutMillis = int32(p.cfg.TransactionTimeout.Milliseconds())
+	req.TransactionalID = kmsg.StringPtr(transactionalID)
+	req.TransactionTimeoutMillis = int32(txnTimeout.Milliseconds())
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	backoff := 50 * time.Millisecond
 	for {
-		resp, err := req.RequestWith(ctx, p.cl)
+		resp, err := req.RequestWith(ctx, cl)
 		if err == nil {
 			err = kerr.ErrorForCode(resp.ErrorCode)
 		}
 		switch {
 		case err == nil:
-			p.log.Info("fenced earlier instances of this capture", zap.String("transactional_id", p.cfg.TransactionalID),
+			log.Info("fenced earlier instances of this capture", zap.String("transactional_id", transactionalID),
 				zap.Int64("producer_id", resp.ProducerID), zap.Int16("epoch", resp.ProducerEpoch))
 			return nil
 		case errors.Is(err, kerr.InvalidTransactionTimeout):
-			return fmt.Errorf("the broker refuses the transaction timeout %s: it must not exceed the broker's transaction.max.timeout.ms: %w", p.cfg.TransactionTimeout, err)
+			return fmt.Errorf("the broker refuses the transaction timeout %s: it must not exceed the broker's transaction.max.timeout.ms: %w", txnTimeout, err)
 		case errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
-			return fmt.Errorf("fencing earlier instances: not allowed to use transactional id %q: %w", p.cfg.TransactionalID, err)
+			return fmt.Errorf("fencing earlier instances: not allowed to use transactional id %q: %w", transactionalID, err)
 		case ctx.Err() != nil || !(kerr.IsRetriable(err) || errors.Is(err, kerr.ConcurrentTransactions)):
-			return fmt.Errorf("fencing earlier instances (transactional id %s): %w", p.cfg.TransactionalID, err)
+			return fmt.Errorf("fencing earlier instances (transactional id %s): %w", transactionalID, err)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("fencing earlier instances (transactional id %s): %w (last: %w)", p.cfg.TransactionalID, ctx.Err(), err)
+			return fmt.Errorf("fencing earlier instances (transactional id %s): %w (last: %w)", transactionalID, ctx.Err(), err)
 		case <-time.After(backoff + rand.N(backoff)):
 		}
 		backoff = min(2*backoff, time.Second)
