@@ -34,6 +34,13 @@ type Publisher struct {
 	dbz        bool // split key changes into delete + create
 	tombstones bool
 	fenced     bool // LastPosition fenced predecessors already
+	// split renumbers Debezium transaction orders after key-change splits,
+	// per source transaction.
+	split struct {
+		tx    string
+		all   uint64
+		table map[[2]string]uint64
+	}
 	closeOnce  sync.Once
 
 	// State of the open Kafka transaction ("batch" without transactions).
@@ -104,6 +111,7 @@ func New(cfg Config) (*Publisher, error) {
 		counts:     map[countKey]int{},
 		atBoundary: true,
 	}
+	p.split.table = map[[2]string]uint64{}
 	p.tombstones = cfg.Tombstones
 	if d, ok := cfg.Encoder.(*debezium.Encoder); ok {
 		p.dbz = true

@@ -79,12 +79,26 @@ func (p *Publisher) produceRow(ctx context.Context, e *event.Event) (string, err
 		return "topic", fmt.Errorf("topic of %s.%s: %w", e.Database, e.Table, err)
 	}
 	if p.dbz {
-		if del, create, ok := debezium.SplitKeyChange(e); ok {
+		// Every split adds an event to the transaction: the events after it
+		// move one place down in total_order (and in data_collection_order
+		// within the table), so the orders stay a gapless sequence.
+		if e.Tx.ID != p.split.tx {
+			p.split.tx, p.split.all = e.Tx.ID, 0
+			clear(p.split.table)
+		}
+		tk := [2]string{e.Database, e.Table}
+		shifted := *e
+		shifted.Tx.Seq += p.split.all
+		shifted.Tx.TableSeq += p.split.table[tk]
+		if del, create, ok := debezium.SplitKeyChange(&shifted); ok {
+			p.split.all++
+			p.split.table[tk]++
 			if err := p.produceEvent(ctx, topic, &del); err != nil {
 				return "encode", err
 			}
 			return "encode", p.produceEvent(ctx, topic, &create)
 		}
+		return "encode", p.produceEvent(ctx, topic, &shifted)
 	}
 	return "encode", p.produceEvent(ctx, topic, e)
 }

@@ -71,6 +71,12 @@ func SplitKeyChange(e *event.Event) (del, create event.Event, ok bool) {
 	del, create = *e, *e
 	del.Op, del.After = event.OpDelete, nil
 	create.Op, create.Before = event.OpInsert, nil
+	// The create is the extra event: it takes the next place in the
+	// transaction's orders, and the end of the transaction if e had it.
+	// Callers renumber the events after it (see publish).
+	del.Tx.Last = false
+	create.Tx.Seq++
+	create.Tx.TableSeq++
 	return del, create, true
 }
 
