@@ -41,7 +41,7 @@ type Publisher struct {
 		all   uint64
 		table map[[2]string]uint64
 	}
-	closeOnce  sync.Once
+	closeOnce sync.Once
 
 	// State of the open Kafka transaction ("batch" without transactions).
 	inTxn      bool
