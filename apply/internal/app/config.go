@@ -1,0 +1,151 @@
+// Package app wires apply's pieces together from its YAML config: the
+// target sink, the consumer group, metrics and health. cmd/apply is a thin
+// shell over it, so the wiring is tested without building a binary.
+package app
+
+import (
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/sluice-cdc/sluice/apply/internal/consume"
+	"github.com/sluice-cdc/sluice/apply/internal/mapping"
+	"github.com/sluice-cdc/sluice/pkg/config"
+)
+
+// Config is apply.yaml.
+type Config struct {
+	// Group is the Kafka consumer group: one per target.
+	Group string `yaml:"group"`
+	// Topics to consume: names, or with topic_regex: true regular
+	// expressions (e.g. "sluice\\.shop\\..*").
+	Topics     []string       `yaml:"topics"`
+	TopicRegex bool           `yaml:"topic_regex"`
+	Input      Input          `yaml:"input"`
+	Target     Target         `yaml:"target"`
+	Mapping    mapping.Config `yaml:"mapping"`
+	Batch      Batch          `yaml:"batch"`
+	// OnError is stop (default: the partition stops, /readyz fails) or
+	// dlq (the record goes to DLQTopic with the error, the partition
+	// continues).
+	OnError  string `yaml:"on_error"`
+	DLQTopic string `yaml:"dlq_topic"`
+	// ShutdownTimeout bounds the graceful stop after SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	Kafka config.Kafka `yaml:"kafka"`
+	HTTP  config.HTTP  `yaml:"http"`
+	Log   config.Log   `yaml:"log"`
+}
+
+// Input says how records are read.
+type Input struct {
+	// Format is auto (default: Sluice's header, else recognised from the
+	// envelope), maxwell or debezium.
+	Format string `yaml:"format"`
+}
+
+// Target is the database written to.
+type Target struct {
+	// Kind is mysql (also MariaDB) or postgres.
+	Kind string `yaml:"kind"`
+	// DSN: for mysql the go-sql-driver form
+	// (user:pass@tcp(host:3306)/db), for postgres a URL or key=value
+	// string. Usually "${TARGET_DSN}"; it is never logged.
+	DSN config.Secret `yaml:"dsn"`
+	// Schema is the default PostgreSQL schema (default public); for mysql
+	// the DSN's database is the default.
+	Schema string `yaml:"schema"`
+	// ZeroDates: what to do with MySQL zero dates (0000-00-00): keep
+	// (mysql default; write them as they are), null (postgres default;
+	// write NULL and count sluice_apply_zero_dates_total) or error.
+	ZeroDates string `yaml:"zero_dates"`
+}
+
+// Batch limits: a batch is written when any is reached.
+type Batch struct {
+	Rows   int           `yaml:"rows"`
+	Bytes  int           `yaml:"bytes"`
+	Linger time.Duration `yaml:"linger"`
+}
+
+// SetDefaults implements config.Validator.
+func (c *Config) SetDefaults() {
+	c.Input.Format = "auto"
+	c.Batch = Batch{Rows: consume.DefaultBatchRows, Bytes: consume.DefaultBatchBytes, Linger: consume.DefaultLinger}
+	c.OnError = consume.PolicyStop
+	c.ShutdownTimeout = 30 * time.Second
+	c.Kafka.SetDefaults()
+	c.HTTP.SetDefaults()
+	c.Log.SetDefaults()
+}
+
+// Validate implements config.Validator: every problem at once.
+func (c *Config) Validate() error {
+	var p config.Problems
+	if c.Group == "" {
+		p.Add("group", "required: the consumer group of this target (e.g. sluice-apply-warehouse)")
+	}
+	if len(c.Topics) == 0 {
+		p.Add("topics", "required: at least one topic (or pattern with topic_regex: true)")
+	}
+	if c.TopicRegex {
+		for i, t := range c.Topics {
+			if _, err := regexp.Compile(t); err != nil {
+				p.Add("topics["+strconv.Itoa(i)+"]", "not a regular expression: %v", err)
+			}
+		}
+	}
+	switch c.Input.Format {
+	case "auto", "maxwell", "debezium":
+	default:
+		p.Add("input.format", "%q: want auto, maxwell or debezium", c.Input.Format)
+	}
+	switch c.Target.Kind {
+	case "mysql", "mariadb", "postgres":
+	case "":
+		p.Add("target.kind", "required: mysql or postgres")
+	default:
+		p.Add("target.kind", "%q: want mysql or postgres (mongodb arrives with the MongoDB issue)", c.Target.Kind)
+	}
+	if c.Target.DSN == "" {
+		p.Add("target.dsn", "required (e.g. \"${TARGET_DSN}\")")
+	}
+	switch c.Target.ZeroDates {
+	case "", "keep", "null", "error":
+		if c.Target.ZeroDates == "keep" && c.Target.Kind == "postgres" {
+			p.Add("target.zero_dates", "keep: PostgreSQL cannot hold zero dates; use null or error")
+		}
+	default:
+		p.Add("target.zero_dates", "%q: want keep, null or error", c.Target.ZeroDates)
+	}
+	if c.Batch.Rows < 1 {
+		p.Add("batch.rows", "%d: must be at least 1", c.Batch.Rows)
+	}
+	if c.Batch.Bytes < 1024 {
+		p.Add("batch.bytes", "%d: must be at least 1024", c.Batch.Bytes)
+	}
+	if c.Batch.Linger < 0 {
+		p.Add("batch.linger", "%s: must not be negative", c.Batch.Linger)
+	}
+	switch c.OnError {
+	case consume.PolicyStop:
+		if c.DLQTopic != "" {
+			p.Add("dlq_topic", "set, but on_error is stop; set on_error: dlq to use it")
+		}
+	case consume.PolicyDLQ:
+		if c.DLQTopic == "" {
+			p.Add("dlq_topic", "required with on_error: dlq")
+		}
+	default:
+		p.Add("on_error", "%q: want stop or dlq", c.OnError)
+	}
+	if c.ShutdownTimeout < time.Second {
+		p.Add("shutdown_timeout", "%s: must be at least 1s", c.ShutdownTimeout)
+	}
+	p.Merge("mapping", c.Mapping.Validate())
+	p.Merge("kafka", c.Kafka.Validate())
+	p.Merge("http", c.HTTP.Validate())
+	p.Merge("log", c.Log.Validate())
+	return p.Err()
+}
