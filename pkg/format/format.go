@@ -22,6 +22,10 @@ const (
 	HeaderTypes = "sluice.types"
 	// HeaderOrigin is the origin tag of the source transaction, when tagged.
 	HeaderOrigin = "sluice.origin"
+	// HeaderTxLast ("true") marks the last row event of a source
+	// transaction on Debezium-style records, whose envelope has no such
+	// mark (Maxwell-style values carry "commit": true).
+	HeaderTxLast = "sluice.tx.last"
 )
 
 // Format names as they appear in config and in HeaderFormat.

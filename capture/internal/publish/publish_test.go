@@ -106,6 +106,9 @@ func TestGoldenRecords(t *testing.T) {
 				wantHdr := [][2]string{{format.HeaderFormat, tc.enc.Name()}, {format.HeaderPosition, w.e.Position}}
 				if w.value != nil {
 					wantHdr = append(wantHdr, [2]string{format.HeaderTypes, string(format.AppendTypes(nil, w.e.Columns))})
+					if tc.enc.Name() == format.Debezium && w.e.Tx.Last {
+						wantHdr = append(wantHdr, [2]string{format.HeaderTxLast, "true"})
+					}
 					if w.e.Origin != "" {
 						wantHdr = append(wantHdr, [2]string{format.HeaderOrigin, w.e.Origin})
 					}

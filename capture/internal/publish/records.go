@@ -103,6 +103,8 @@ func (p *Publisher) produceRow(ctx context.Context, e *event.Event) (string, err
 	return "encode", p.produceEvent(ctx, topic, e)
 }
 
+var txLastTrue = []byte("true")
+
 func (p *Publisher) produceEvent(ctx context.Context, topic string, e *event.Event) error {
 	value, err := p.cfg.Encoder.AppendValue(nil, e)
 	if errors.Is(err, debezium.ErrNotRepresentable) {
@@ -116,16 +118,15 @@ func (p *Publisher) produceEvent(ctx context.Context, topic string, e *event.Eve
 		return fmt.Errorf("encoding the key of a %s of %s.%s (transaction %s): %w", e.Op, e.Database, e.Table, e.Tx.ID, err)
 	}
 	pos := []byte(e.Position)
-	n := 3
-	if e.Origin != "" {
-		n++
-	}
-	hdrs := make([]kgo.RecordHeader, n)
+	hdrs := make([]kgo.RecordHeader, 3, 5)
 	hdrs[0] = kgo.RecordHeader{Key: format.HeaderFormat, Value: p.formatHdr}
 	hdrs[1] = kgo.RecordHeader{Key: format.HeaderPosition, Value: pos}
 	hdrs[2] = kgo.RecordHeader{Key: format.HeaderTypes, Value: p.typesHeader(e)}
+	if p.dbz && e.Tx.Last {
+		hdrs = append(hdrs, kgo.RecordHeader{Key: format.HeaderTxLast, Value: txLastTrue})
+	}
 	if e.Origin != "" {
-		hdrs[3] = kgo.RecordHeader{Key: format.HeaderOrigin, Value: []byte(e.Origin)}
+		hdrs = append(hdrs, kgo.RecordHeader{Key: format.HeaderOrigin, Value: []byte(e.Origin)})
 	}
 	p.cl.Produce(ctx, &kgo.Record{Topic: topic, Key: key, Value: value, Headers: hdrs}, p.promise)
 	if p.tombstones && e.Op == event.OpDelete {

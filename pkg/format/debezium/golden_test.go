@@ -33,7 +33,7 @@ func records() []event.Event {
 
 // goldenLine is one Kafka record as a JSON line, built from raw bytes so
 // the key and value appear exactly as encoded.
-func goldenLine(key, value []byte, pos string, types []byte) []byte {
+func goldenLine(key, value []byte, pos string, types []byte, last bool) []byte {
 	line := []byte(`{"key":`)
 	line = append(line, key...)
 	line = append(line, `,"value":`...)
@@ -47,6 +47,9 @@ func goldenLine(key, value []byte, pos string, types []byte) []byte {
 	if types != nil {
 		line = append(line, `,"sluice.types":`...)
 		line = jsonw.String(line, string(types))
+	}
+	if last {
+		line = append(line, `,"sluice.tx.last":"true"`...)
 	}
 	return append(line, "}}\n"...)
 }
@@ -91,10 +94,10 @@ func TestGoldenAllTypes(t *testing.T) {
 			t.Fatal(err)
 		}
 		types := format.AppendTypes(nil, e.Columns)
-		out = append(out, goldenLine(key, val, e.Position, types)...)
+		out = append(out, goldenLine(key, val, e.Position, types, e.Tx.Last)...)
 		seeds = append(seeds, val)
 		if enc.WantsTombstone(&e) {
-			out = append(out, goldenLine(key, nil, e.Position, types)...)
+			out = append(out, goldenLine(key, nil, e.Position, types, false)...)
 		}
 		cols, err := format.ParseTypes(types)
 		if err != nil {
@@ -150,7 +153,7 @@ func TestGoldenMongo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, goldenLine(key, val, `{"resume_token":"8265A1B2C3000000012B022C0100296E5A1004"}`, nil)...)
+		out = append(out, goldenLine(key, val, `{"resume_token":"8265A1B2C3000000012B022C0100296E5A1004"}`, nil, false)...)
 		seeds = append(seeds, key, val)
 		back, err := DecodeMongo(key, val)
 		if err != nil {
