@@ -178,5 +178,5 @@ func kindOf(columnType string) (Kind, bool) {
 	case "json":
 		return JSON, true
 	}
-	return String, true
+	return String, false
 }

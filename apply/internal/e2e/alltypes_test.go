@@ -87,7 +87,7 @@ func TestAllTypes(t *testing.T) {
 				FROM %s.all_types ORDER BY id`
 			pq := `SELECT id, c_tinyint, c_tinyint_u, c_smallint, c_smallint_u, c_mediumint, c_mediumint_u, c_int, c_int_u,
 				c_bigint, c_bigint_u, c_dec65, c_dec20, c_double, c_bit1::bigint, c_bit64::bigint::numeric + CASE WHEN c_bit64::bigint < 0 THEN 18446744073709551616 ELSE 0 END,
-				c_date, to_char(c_dt6, 'YYYY-MM-DD HH24:MI:SS.US'),
+				c_date::text, to_char(c_dt6, 'YYYY-MM-DD HH24:MI:SS.US'),
 				to_char(c_ts6 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), c_year, c_char, c_varchar,
 				encode(c_binary, 'hex'), encode(c_varbinary, 'hex'), encode(c_blob, 'hex'), c_text, c_enum, c_set
 				FROM all_types ORDER BY id`

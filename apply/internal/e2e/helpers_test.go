@@ -205,7 +205,7 @@ func storedOffsets(t *testing.T, db *sql.DB, kind, group, topic string) map[int3
 	t.Helper()
 	q := "SELECT partition_id, next_offset FROM sluice_offsets WHERE group_id = ? AND topic = ?"
 	if kind == "postgres" {
-		q = "SELECT partition, next_offset FROM sluice_offsets WHERE group_id = $1 AND topic = $2"
+		q = "SELECT partition_id, next_offset FROM sluice_offsets WHERE group_id = $1 AND topic = $2 AND next_offset >= 0"
 	}
 	rows, err := db.Query(q, group, topic)
 	if err != nil {
