@@ -25,6 +25,7 @@ type Config struct {
 	Target     Target         `yaml:"target"`
 	Mapping    mapping.Config `yaml:"mapping"`
 	Batch      Batch          `yaml:"batch"`
+	Consumer   Consumer       `yaml:"consumer"`
 	// OnError is stop (default: the partition stops, /readyz fails) or
 	// dlq (the record goes to DLQTopic with the error, the partition
 	// continues).
@@ -62,6 +63,18 @@ type Target struct {
 	ZeroDates string `yaml:"zero_dates"`
 }
 
+// Consumer tunes group membership.
+type Consumer struct {
+	// SessionTimeout: how long a member may be silent before the group
+	// gives its partitions to others (default 45s; the broker allows 6s
+	// to 30m by default). Shorter means faster recovery after a crash.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// RebalanceTimeout: how long members may take to finish their batches
+	// when partitions move (default 60s). Keep it above the time to write
+	// one batch.
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+}
+
 // Batch limits: a batch is written when any is reached.
 type Batch struct {
 	Rows   int           `yaml:"rows"`
@@ -74,6 +87,7 @@ func (c *Config) SetDefaults() {
 	c.Input.Format = "auto"
 	c.Batch = Batch{Rows: consume.DefaultBatchRows, Bytes: consume.DefaultBatchBytes, Linger: consume.DefaultLinger}
 	c.OnError = consume.PolicyStop
+	c.Consumer = Consumer{SessionTimeout: 45 * time.Second, RebalanceTimeout: 60 * time.Second}
 	c.ShutdownTimeout = 30 * time.Second
 	c.Kafka.SetDefaults()
 	c.HTTP.SetDefaults()
@@ -139,6 +153,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		p.Add("on_error", "%q: want stop or dlq", c.OnError)
+	}
+	if c.Consumer.SessionTimeout < time.Second || c.Consumer.RebalanceTimeout < time.Second {
+		p.Add("consumer", "session_timeout %s and rebalance_timeout %s must be at least 1s", c.Consumer.SessionTimeout, c.Consumer.RebalanceTimeout)
 	}
 	if c.ShutdownTimeout < time.Second {
 		p.Add("shutdown_timeout", "%s: must be at least 1s", c.ShutdownTimeout)

@@ -41,6 +41,12 @@ type Config struct {
 	OnError  string
 	DLQTopic string
 
+	// SessionTimeout and RebalanceTimeout are the group's; zero keeps
+	// franz-go's defaults (45s, 60s). A member that dies is noticed after
+	// SessionTimeout, and its partitions wait that long.
+	SessionTimeout   time.Duration
+	RebalanceTimeout time.Duration
+
 	// RetryMax bounds the backoff between retries of a batch the target
 	// refused for a transient reason; retries continue until shutdown.
 	RetryMax time.Duration

@@ -58,6 +58,12 @@ func New(cfg Config, s sink.Sink) (*Consumer, error) {
 	if cfg.TopicRegex {
 		opts = append(opts, kgo.ConsumeRegex())
 	}
+	if cfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
+	}
+	if cfg.RebalanceTimeout > 0 {
+		opts = append(opts, kgo.RebalanceTimeout(cfg.RebalanceTimeout))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating consumer client: %w", err)

@@ -60,6 +60,7 @@ func TestCrashApply(t *testing.T) {
 topics: [%q]
 target: {kind: mysql, dsn: "${TARGET_DSN}"}
 batch: {rows: 300, linger: 20ms}
+consumer: {session_timeout: 6s, rebalance_timeout: 10s}
 kafka: {brokers: [%q]}
 http: {listen: "127.0.0.1:0"}
 log: {level: warn}
@@ -74,6 +75,11 @@ log: {level: warn}
 		t.Fatal(err)
 	}
 	defer logf.Close()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("apply log tail:\n%s", tailFile(logPath, 30))
+		}
+	})
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "run", "--config", cfgPath)
 		cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
@@ -104,7 +110,7 @@ log: {level: warn}
 	const kills = 20
 	for i := range kills {
 		cmd := start()
-		time.Sleep(time.Duration(150+rng.IntN(700)) * time.Millisecond)
+		time.Sleep(time.Duration(300+rng.IntN(2700)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		_ = i

@@ -139,6 +139,7 @@ func (e *env) applyConfig(kind, group string, topics ...string) *app.Config {
 	c.Kafka.Brokers = e.brokers
 	c.HTTP.Listen = "127.0.0.1:0"
 	c.Batch.Linger = 20 * time.Millisecond
+	c.Consumer.SessionTimeout = 6 * time.Second
 	return &c
 }
 
@@ -229,7 +230,7 @@ func storedOffsets(t *testing.T, db *sql.DB, kind, group, topic string) map[int3
 func (e *env) waitApplied(db *sql.DB, kind, group, topic string) {
 	e.t.Helper()
 	want := e.endOffsets(topic)
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		got := storedOffsets(e.t, db, kind, group, topic)
 		ok := true

@@ -56,6 +56,7 @@ type Sink struct {
 
 	mu      sync.Mutex
 	catalog map[string]*table
+	ensured sync.Map // offKey -> true: offset row exists
 }
 
 var _ sink.Sink = (*Sink)(nil)
@@ -133,7 +134,12 @@ func (s *Sink) Close() error { return s.db.Close() }
 
 // Apply implements sink.Sink.
 func (s *Sink) Apply(ctx context.Context, rows []sink.Row, off sink.Offset) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	if err := s.ensureOffsetRow(ctx, off); err != nil {
+		return err
+	}
+	// READ COMMITTED: writes by primary key lock the rows they touch and
+	// no gaps, so workers of different partitions do not deadlock.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return classify(fmt.Errorf("beginning a transaction: %w", err), nil)
 	}
@@ -142,7 +148,7 @@ func (s *Sink) Apply(ctx context.Context, rows []sink.Row, off sink.Offset) erro
 	err = tx.QueryRowContext(ctx, "SELECT next_offset FROM "+s.offsetsTable()+
 		" WHERE group_id = ? AND topic = ? AND partition_id = ? FOR UPDATE", off.Group, off.Topic, off.Partition).Scan(&stored)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, sql.ErrNoRows): // removed by a replay meanwhile; the upsert below recreates it
 	case err != nil:
 		return classify(fmt.Errorf("locking the offset of %s/%d: %w", off.Topic, off.Partition, err), nil)
 	case stored > off.From:
@@ -171,10 +177,33 @@ func (s *Sink) Apply(ctx context.Context, rows []sink.Row, off sink.Offset) erro
 	return nil
 }
 
-// Offsets implements sink.Sink.
+// ensureOffsetRow creates the partition's offset row (next_offset -1: no
+// batch yet) outside the batch transaction, once per partition: locking a
+// row that does not exist would lock the gap instead, and two partitions'
+// first batches would deadlock on it.
+func (s *Sink) ensureOffsetRow(ctx context.Context, off sink.Offset) error {
+	key := offKey{off.Group, off.Topic, off.Partition}
+	if _, ok := s.ensured.Load(key); ok {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO "+s.offsetsTable()+
+		" (group_id, topic, partition_id, next_offset, updated_at) VALUES (?, ?, ?, -1, UTC_TIMESTAMP(6))"+
+		" ON DUPLICATE KEY UPDATE next_offset = next_offset", off.Group, off.Topic, off.Partition); err != nil {
+		return classify(fmt.Errorf("creating the offset row of %s/%d: %w", off.Topic, off.Partition, err), nil)
+	}
+	s.ensured.Store(key, true)
+	return nil
+}
+
+type offKey struct {
+	group, topic string
+	partition    int32
+}
+
+// Offsets implements sink.Sink. Rows still at -1 hold no offset.
 func (s *Sink) Offsets(ctx context.Context, group, topic string) (map[int32]int64, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT partition_id, next_offset FROM "+s.offsetsTable()+
-		" WHERE group_id = ? AND topic = ?", group, topic)
+		" WHERE group_id = ? AND topic = ? AND next_offset >= 0", group, topic)
 	if err != nil {
 		return nil, classify(fmt.Errorf("reading stored offsets: %w", err), nil)
 	}
@@ -201,6 +230,7 @@ func (s *Sink) SetOffsets(ctx context.Context, group, topic string, next map[int
 	for p, n := range next {
 		if n < 0 {
 			_, err = tx.ExecContext(ctx, "DELETE FROM "+s.offsetsTable()+" WHERE group_id = ? AND topic = ? AND partition_id = ?", group, topic, p)
+			s.ensured.Delete(offKey{group, topic, p})
 		} else {
 			_, err = tx.ExecContext(ctx, "INSERT INTO "+s.offsetsTable()+
 				" (group_id, topic, partition_id, next_offset, updated_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))"+
