@@ -1,12 +1,12 @@
 // Package pg is the PostgreSQL target of apply.
 //
-// Every value travels as text (bytea as bytes) and is cast in the
-// statement to the target column's type, $n::text::numeric and so on:
-// PostgreSQL's input functions then parse decimals, timestamps, intervals
-// and bit strings exactly, and the assignment to the column applies its
-// length and precision checks, so a value the column cannot hold is an
-// error, not a silent truncation (G6, G8). Casts name the base type only:
-// a typmod in the cast (varchar(5)) would truncate silently.
+// Every value travels as text (bytea as bytes) in a parameter typed as
+// the target column's type, $n::numeric and so on: PostgreSQL's input
+// functions parse decimals, timestamps, intervals and bit strings exactly,
+// and the assignment to the column applies its length and precision
+// checks, so a value the column cannot hold is an error, not a silent
+// truncation (G6, G8). Parameters of string columns are typed text: a
+// typmod in the cast (varchar(5)) would truncate silently.
 //
 // A batch is one transaction: the partition's offset row is locked first
 // (refusing a batch another consumer already applied past, see
@@ -80,9 +80,6 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target dsn: %w", err)
 	}
-	// Parameters are text or bytea with explicit casts: no need to prepare
-	// a statement per batch shape to learn parameter types.
-	pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
