@@ -15,8 +15,8 @@ import (
 	"github.com/sluice-cdc/sluice/apply/internal/consume"
 	"github.com/sluice-cdc/sluice/apply/internal/metrics"
 	"github.com/sluice-cdc/sluice/apply/internal/sink"
-	"github.com/sluice-cdc/sluice/apply/internal/sink/mariadb"
-	"github.com/sluice-cdc/sluice/apply/internal/sink/pg"
+	"github.com/sluice-cdc/sluice/apply/internal/sink/mysql"
+	"github.com/sluice-cdc/sluice/apply/internal/sink/postgres"
 	"github.com/sluice-cdc/sluice/pkg/kafka"
 	"github.com/sluice-cdc/sluice/pkg/obs"
 )
@@ -44,13 +44,13 @@ func OpenSink(ctx context.Context, t Target, log *zap.Logger, zeroDate func()) (
 		if zd == "" {
 			zd = "keep"
 		}
-		return mariadb.New(ctx, mariadb.Config{DSN: t.DSN.Reveal(), ZeroDates: zd, Logger: log, OnZeroDate: zeroDate})
+		return mysql.New(ctx, mysql.Config{DSN: t.DSN.Reveal(), ZeroDates: zd, Logger: log, OnZeroDate: zeroDate})
 	case "postgres":
 		zd := t.ZeroDates
 		if zd == "" {
 			zd = "null"
 		}
-		return pg.New(ctx, pg.Config{DSN: t.DSN.Reveal(), Schema: t.Schema, ZeroDates: zd, Logger: log, OnZeroDate: zeroDate})
+		return postgres.New(ctx, postgres.Config{DSN: t.DSN.Reveal(), Schema: t.Schema, ZeroDates: zd, Logger: log, OnZeroDate: zeroDate})
 	}
 	return nil, fmt.Errorf("target kind %q is not supported", t.Kind)
 }

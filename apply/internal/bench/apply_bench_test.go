@@ -16,8 +16,8 @@ import (
 
 	"github.com/sluice-cdc/sluice/apply/internal/consume"
 	"github.com/sluice-cdc/sluice/apply/internal/sink"
-	"github.com/sluice-cdc/sluice/apply/internal/sink/mariadb"
-	"github.com/sluice-cdc/sluice/apply/internal/sink/pg"
+	"github.com/sluice-cdc/sluice/apply/internal/sink/mysql"
+	"github.com/sluice-cdc/sluice/apply/internal/sink/postgres"
 	"github.com/sluice-cdc/sluice/pkg/event"
 	"github.com/sluice-cdc/sluice/pkg/event/eventtest"
 	"github.com/sluice-cdc/sluice/pkg/format"
@@ -111,7 +111,7 @@ func BenchmarkApplyMariaDB(b *testing.B) {
 					b.Fatal(err)
 				}
 				conn.Close()
-				s, err := mariadb.New(context.Background(), mariadb.Config{DSN: m.DSN(db)})
+				s, err := mysql.New(context.Background(), mysql.Config{DSN: m.DSN(db)})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -136,7 +136,7 @@ func BenchmarkApplyPostgres(b *testing.B) {
 					b.Fatal(err)
 				}
 				conn.Close()
-				s, err := pg.New(context.Background(), pg.Config{DSN: p.DSN(db)})
+				s, err := postgres.New(context.Background(), postgres.Config{DSN: p.DSN(db)})
 				if err != nil {
 					b.Fatal(err)
 				}
