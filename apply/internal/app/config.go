@@ -73,6 +73,10 @@ type Consumer struct {
 	// when partitions move (default 60s). Keep it above the time to write
 	// one batch.
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// TopicRefresh: how often the topic list is read again, which is how
+	// soon a topic_regex picks up the topic of a newly captured table
+	// (default 30s; Kafka's own clients wait 5 minutes).
+	TopicRefresh time.Duration `yaml:"topic_refresh"`
 }
 
 // Batch limits: a batch is written when any is reached.
@@ -87,7 +91,7 @@ func (c *Config) SetDefaults() {
 	c.Input.Format = "auto"
 	c.Batch = Batch{Rows: consume.DefaultBatchRows, Bytes: consume.DefaultBatchBytes, Linger: consume.DefaultLinger}
 	c.OnError = consume.PolicyStop
-	c.Consumer = Consumer{SessionTimeout: 45 * time.Second, RebalanceTimeout: 60 * time.Second}
+	c.Consumer = Consumer{SessionTimeout: 45 * time.Second, RebalanceTimeout: 60 * time.Second, TopicRefresh: 30 * time.Second}
 	c.ShutdownTimeout = 30 * time.Second
 	c.Kafka.SetDefaults()
 	c.HTTP.SetDefaults()
@@ -156,6 +160,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Consumer.SessionTimeout < time.Second || c.Consumer.RebalanceTimeout < time.Second {
 		p.Add("consumer", "session_timeout %s and rebalance_timeout %s must be at least 1s", c.Consumer.SessionTimeout, c.Consumer.RebalanceTimeout)
+	}
+	if c.Consumer.TopicRefresh < time.Second {
+		p.Add("consumer.topic_refresh", "%s must be at least 1s", c.Consumer.TopicRefresh)
 	}
 	if c.ShutdownTimeout < time.Second {
 		p.Add("shutdown_timeout", "%s: must be at least 1s", c.ShutdownTimeout)

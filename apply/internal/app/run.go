@@ -101,7 +101,8 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger, o Options) error {
 		BatchRows: cfg.Batch.Rows, BatchBytes: cfg.Batch.Bytes, Linger: cfg.Batch.Linger,
 		OnError: cfg.OnError, DLQTopic: cfg.DLQTopic,
 		SessionTimeout: cfg.Consumer.SessionTimeout, RebalanceTimeout: cfg.Consumer.RebalanceTimeout,
-		Logger: log, Metrics: met, Ready: ready,
+		TopicRefresh: cfg.Consumer.TopicRefresh,
+		Logger:       log, Metrics: met, Ready: ready,
 	}, sk)
 	if err != nil {
 		return err

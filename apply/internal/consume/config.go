@@ -46,6 +46,9 @@ type Config struct {
 	// SessionTimeout, and its partitions wait that long.
 	SessionTimeout   time.Duration
 	RebalanceTimeout time.Duration
+	// TopicRefresh is how often metadata (and so the topics matching a
+	// regex) is read again; zero keeps franz-go's default (5 minutes).
+	TopicRefresh time.Duration
 
 	// RetryMax bounds the backoff between retries of a batch the target
 	// refused for a transient reason; retries continue until shutdown.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -63,6 +64,12 @@ func New(cfg Config, s sink.Sink) (*Consumer, error) {
 	}
 	if cfg.RebalanceTimeout > 0 {
 		opts = append(opts, kgo.RebalanceTimeout(cfg.RebalanceTimeout))
+	}
+	if cfg.TopicRefresh > 0 {
+		opts = append(opts, kgo.MetadataMaxAge(cfg.TopicRefresh))
+		if cfg.TopicRefresh < 5*time.Second { // franz-go's default minimum
+			opts = append(opts, kgo.MetadataMinAge(cfg.TopicRefresh))
+		}
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
