@@ -47,12 +47,10 @@ func expected(t *testing.T, enc format.Encoder, events []event.Event, tombstones
 	}
 	for i := range events {
 		e := &events[i]
-		if _, ok := enc.(*debezium.Encoder); ok {
-			if del, create, ok := debezium.SplitKeyChange(e); ok {
-				add(&del)
-				add(&create)
-				continue
-			}
+		if del, create, ok := debezium.SplitKeyChange(e); ok {
+			add(&del)
+			add(&create)
+			continue
 		}
 		add(e)
 	}

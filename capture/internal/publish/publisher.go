@@ -31,10 +31,10 @@ type Publisher struct {
 	topicCfgs  map[string]*string
 	types      map[[2]string]*typesEntry
 	formatHdr  []byte
-	dbz        bool // split key changes into delete + create
+	dbz        bool // Debezium style: sluice.tx.last header on last rows
 	tombstones bool
 	fenced     bool // LastPosition fenced predecessors already
-	// split renumbers Debezium transaction orders after key-change splits,
+	// split renumbers transaction orders after key-change splits,
 	// per source transaction.
 	split struct {
 		tx    string

@@ -68,39 +68,38 @@ func (p *Publisher) topicFor(ctx context.Context, db, table string) (string, err
 	return name, nil
 }
 
-// produceRow produces the record(s) of one row event: Debezium style
-// splits a primary-key change into a delete of the old key and a create of
-// the new one (so each key's history stays in its partition, G2), and
-// follows deletes with a tombstone when configured. On error it returns
-// the metrics kind.
+// produceRow produces the record(s) of one row event. A primary-key
+// change becomes a delete of the old key and a create (Maxwell: insert) of
+// the new one, in both styles: records are partitioned by key, and a
+// single update keyed by the new key would land in another partition than
+// the old key's history, where apply could run it before the old key's
+// earlier changes and leave the old row behind (G2). Deletes are followed
+// by a tombstone when configured. On error it returns the metrics kind.
 func (p *Publisher) produceRow(ctx context.Context, e *event.Event) (string, error) {
 	topic, err := p.topicFor(ctx, e.Database, e.Table)
 	if err != nil {
 		return "topic", fmt.Errorf("topic of %s.%s: %w", e.Database, e.Table, err)
 	}
-	if p.dbz {
-		// Every split adds an event to the transaction: the events after it
-		// move one place down in total_order (and in data_collection_order
-		// within the table), so the orders stay a gapless sequence.
-		if e.Tx.ID != p.split.tx {
-			p.split.tx, p.split.all = e.Tx.ID, 0
-			clear(p.split.table)
-		}
-		tk := [2]string{e.Database, e.Table}
-		shifted := *e
-		shifted.Tx.Seq += p.split.all
-		shifted.Tx.TableSeq += p.split.table[tk]
-		if del, create, ok := debezium.SplitKeyChange(&shifted); ok {
-			p.split.all++
-			p.split.table[tk]++
-			if err := p.produceEvent(ctx, topic, &del); err != nil {
-				return "encode", err
-			}
-			return "encode", p.produceEvent(ctx, topic, &create)
-		}
-		return "encode", p.produceEvent(ctx, topic, &shifted)
+	// Every split adds an event to the transaction: the events after it
+	// move one place down (Debezium total_order and data_collection_order,
+	// Maxwell xoffset), so the orders stay a gapless sequence.
+	if e.Tx.ID != p.split.tx {
+		p.split.tx, p.split.all = e.Tx.ID, 0
+		clear(p.split.table)
 	}
-	return "encode", p.produceEvent(ctx, topic, e)
+	tk := [2]string{e.Database, e.Table}
+	shifted := *e
+	shifted.Tx.Seq += p.split.all
+	shifted.Tx.TableSeq += p.split.table[tk]
+	if del, create, ok := debezium.SplitKeyChange(&shifted); ok {
+		p.split.all++
+		p.split.table[tk]++
+		if err := p.produceEvent(ctx, topic, &del); err != nil {
+			return "encode", err
+		}
+		return "encode", p.produceEvent(ctx, topic, &create)
+	}
+	return "encode", p.produceEvent(ctx, topic, &shifted)
 }
 
 var txLastTrue = []byte("true")
