@@ -82,6 +82,9 @@ func (m *MariaDB) init(ctx context.Context) error {
 	if m.port, err = FreePort(); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Join(m.dir, "tmp"), 0o700); err != nil {
+		return err
+	}
 	if err := os.WriteFile(m.cnf, []byte(m.config()), 0o644); err != nil {
 		return fmt.Errorf("writing my.cnf: %w", err)
 	}
@@ -129,6 +132,9 @@ func (m *MariaDB) config() string {
 		"port=" + strconv.Itoa(m.port),
 		"bind-address=127.0.0.1",
 		"pid-file=" + filepath.Join(m.dir, "mariadb.pid"),
+		// A private tmpdir: instances of parallel test runs must not share
+		// temporary-table files in /tmp.
+		"tmpdir=" + filepath.Join(m.dir, "tmp"),
 		"user=root",
 		"skip-name-resolve",
 		"server_id=" + strconv.FormatUint(uint64(m.opts.ServerID), 10),

@@ -44,6 +44,9 @@ func main() {
 	defer stop()
 	d := &demo{captureBin: *captureBin, applyBin: *applyBin, orders: *orders, bigTx: *bigTx, timeout: *timeout}
 	err := d.run(ctx)
+	if err != nil {
+		d.keepDir = true // the services' logs explain the failure
+	}
 	d.cleanup()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "demo: FAILED: %v\n", err)
@@ -60,6 +63,7 @@ type demo struct {
 	timeout              time.Duration
 
 	dir      string
+	keepDir  bool
 	cleanups []func()
 	src      *sql.DB
 	tgtMaria *sql.DB
@@ -92,7 +96,11 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	keep := os.Getenv("DEMO_KEEP") == "1"
 	if !keep {
-		d.cleanups = append(d.cleanups, func() { os.RemoveAll(d.dir) })
+		d.cleanups = append(d.cleanups, func() {
+			if !d.keepDir {
+				os.RemoveAll(d.dir)
+			}
+		})
 	}
 
 	say("starting MariaDB source, MariaDB target and PostgreSQL target ...")
@@ -143,6 +151,11 @@ func (d *demo) run(ctx context.Context) error {
 	toMaria := d.metricSum("apply-mariadb", "sluice_apply_rows_total")
 	toPG := d.metricSum("apply-postgres", "sluice_apply_rows_total")
 	say("end to end in %s", time.Since(start).Round(time.Millisecond))
+	if extra := int64(toMaria) - int64(captured); extra > 0 && extra == int64(toPG)-int64(captured) {
+		// Capture counts source row changes; apply counts the records it
+		// applied, and a key change travels as a delete and an insert.
+		say("(apply counts %d more rows than capture: the %d primary-key changes each travel as a delete of the old key and an insert of the new one)", extra, extra)
+	}
 	fmt.Printf("demo: %d changes captured, %d applied to mariadb, %d applied to postgres, targets match source\n", int64(captured), int64(toMaria), int64(toPG))
 
 	if keep {
@@ -248,7 +261,9 @@ topic_regex: true
 target:
   kind: mysql
   dsn: "${DEMO_MARIADB_DSN}"
-batch: {rows: 2000, linger: 50ms}
+batch: {rows: 5000, linger: 50ms}
+# new tables show up as topics while the demo runs
+consumer: {topic_refresh: 2s}
 kafka: {brokers: %s}
 http: {listen: "127.0.0.1:0"}
 `, bl))
@@ -261,7 +276,9 @@ topic_regex: true
 target:
   kind: postgres
   dsn: "${DEMO_PG_DSN}"
-batch: {rows: 2000, linger: 50ms}
+batch: {rows: 5000, linger: 50ms}
+# new tables show up as topics while the demo runs
+consumer: {topic_refresh: 2s}
 kafka: {brokers: %s}
 http: {listen: "127.0.0.1:0"}
 `, bl))
@@ -575,6 +592,71 @@ func checksum(ctx context.Context, db *sql.DB, q string) (digest, error) {
 	return digest{n, hex.EncodeToString(h.Sum(nil))[:16]}, rows.Err()
 }
 
+// differences names up to ten differing rows per table and target, so a
+// failed demo says what went wrong, not only that something did.
+func (d *demo) differences(ctx context.Context) string {
+	var out []string
+	for _, table := range []string{"customers", "orders"} {
+		want, err := rowsByID(ctx, d.src, mariaRows[table])
+		if err != nil {
+			return "\n  (listing differences: " + err.Error() + ")"
+		}
+		for _, t := range []struct {
+			name string
+			db   *sql.DB
+			q    string
+		}{{"mariadb", d.tgtMaria, mariaRows[table]}, {"postgres", d.tgtPG, pgRows[table]}} {
+			got, err := rowsByID(ctx, t.db, t.q)
+			if err != nil {
+				return "\n  (listing differences: " + err.Error() + ")"
+			}
+			n := 0
+			note := func(format string, args ...any) {
+				if n++; n <= 10 {
+					out = append(out, fmt.Sprintf("%s %s: ", t.name, table)+fmt.Sprintf(format, args...))
+				}
+			}
+			for id, w := range want {
+				switch g, ok := got[id]; {
+				case !ok:
+					note("missing %s", w)
+				case g != w:
+					note("differs: source %s, target %s", w, g)
+				}
+			}
+			for id, g := range got {
+				if _, ok := want[id]; !ok {
+					note("extra %s", g)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "\n  " + strings.Join(out, "\n  ")
+}
+
+// rowsByID reads a table in its printed row form, keyed by the id that
+// starts each row.
+func rowsByID(ctx context.Context, db *sql.DB, q string) (map[string]string, error) {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		id, _, _ := strings.Cut(s, "|")
+		out[id] = s
+	}
+	return out, rows.Err()
+}
+
 // waitMatch polls until both targets hold exactly the source's rows.
 func (d *demo) waitMatch(ctx context.Context) error {
 	deadline := time.Now().Add(d.timeout)
@@ -604,7 +686,7 @@ func (d *demo) waitMatch(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("targets do not match the source after %s:\n  %s", d.timeout, last)
+			return fmt.Errorf("targets do not match the source after %s:\n  %s%s", d.timeout, last, d.differences(ctx))
 		}
 		select {
 		case <-ctx.Done():
