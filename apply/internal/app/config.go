@@ -75,7 +75,7 @@ type Consumer struct {
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
 	// TopicRefresh: how often the topic list is read again, which is how
 	// soon a topic_regex picks up the topic of a newly captured table
-	// (default 30s; Kafka's own clients wait 5 minutes).
+	// (default 10s; Kafka's own clients wait 5 minutes).
 	TopicRefresh time.Duration `yaml:"topic_refresh"`
 }
 
@@ -91,7 +91,7 @@ func (c *Config) SetDefaults() {
 	c.Input.Format = "auto"
 	c.Batch = Batch{Rows: consume.DefaultBatchRows, Bytes: consume.DefaultBatchBytes, Linger: consume.DefaultLinger}
 	c.OnError = consume.PolicyStop
-	c.Consumer = Consumer{SessionTimeout: 45 * time.Second, RebalanceTimeout: 60 * time.Second, TopicRefresh: 30 * time.Second}
+	c.Consumer = Consumer{SessionTimeout: 45 * time.Second, RebalanceTimeout: 60 * time.Second, TopicRefresh: 10 * time.Second}
 	c.ShutdownTimeout = 30 * time.Second
 	c.Kafka.SetDefaults()
 	c.HTTP.SetDefaults()

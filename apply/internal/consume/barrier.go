@@ -44,6 +44,9 @@ type barrier struct {
 	offset int64
 }
 
+// barrierRefresh spaces the metadata refreshes of a waiting worker.
+const barrierRefresh = 3 * time.Second
+
 // barrierPoll is how often a paused worker checks the other partitions.
 const barrierPoll = 200 * time.Millisecond
 
@@ -98,7 +101,20 @@ func (w *worker) atBarrier(b barrier) bool {
 	w.waiting = &b
 	w.c.cl.PauseFetchPartitions(map[string][]int32{w.topic: {w.partition}})
 	w.reset()
+	w.refreshForNewPartitions()
 	return false
+}
+
+// refreshForNewPartitions reads metadata now rather than at the next
+// periodic refresh: the group's leader assigns added partitions only once
+// its metadata shows them, and until then the old partitions wait at the
+// barrier for partitions nobody consumes.
+func (w *worker) refreshForNewPartitions() {
+	if time.Since(w.lastRefresh) < barrierRefresh {
+		return
+	}
+	w.lastRefresh = time.Now()
+	w.c.cl.ForceMetadataRefresh()
 }
 
 func (w *worker) barrierDone(b barrier) bool {
@@ -119,6 +135,7 @@ func (w *worker) barrierDone(b barrier) bool {
 func (w *worker) recheckBarrier() {
 	b := *w.waiting
 	if !w.barrierDone(b) {
+		w.refreshForNewPartitions()
 		return
 	}
 	w.waiting = nil

@@ -61,6 +61,9 @@ type worker struct {
 	skipBelow int64    // records before this offset are already applied
 	stopped   error    // set when a fatal error stopped the partition
 	waiting   *barrier // set while paused at a partition barrier
+	// lastRefresh is when this worker last forced a metadata refresh
+	// while waiting at a barrier.
+	lastRefresh time.Time
 }
 
 func newWorker(c *Consumer, topic string, p int32) *worker {
