@@ -9,7 +9,7 @@ GO      ?= go
 TEST_TIMEOUT ?= 15m
 FUZZTIME     ?= 60s
 
-.PHONY: all deps build binaries vet fmt-check test test-unit fuzz bench demo clean
+.PHONY: all deps build binaries images vet fmt-check test test-unit fuzz bench demo clean
 
 all: build
 
@@ -26,6 +26,16 @@ binaries:
 	@mkdir -p bin
 	cd capture && CGO_ENABLED=0 $(GO) build -o ../bin/capture ./cmd/capture
 	cd apply && CGO_ENABLED=0 $(GO) build -o ../bin/apply ./cmd/apply
+
+## images: container images of capture and apply (needs a Docker engine: for
+## users, not run in CI here). IMAGE_PREFIX and IMAGE_TAG name them; the
+## build context is this directory (the go.work root).
+IMAGE_PREFIX ?= ghcr.io/sluice-cdc
+IMAGE_TAG    ?= dev
+DOCKER       ?= docker
+images:
+	$(DOCKER) build -f capture/Dockerfile -t $(IMAGE_PREFIX)/capture:$(IMAGE_TAG) .
+	$(DOCKER) build -f apply/Dockerfile -t $(IMAGE_PREFIX)/apply:$(IMAGE_TAG) .
 
 ## vet: go vet in every module
 vet:
