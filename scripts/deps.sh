@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, and nothing twice:
-#   - Debian packages: MariaDB (+ Galera, mariabackup), PostgreSQL, kcat
+#   - Debian packages: MariaDB (+ Galera, mariabackup), PostgreSQL, kcat,
+#     docker-compose (pkg/deploy validates docker-compose.yml with it; no
+#     Docker engine is needed or started)
 #   - the Apache Kafka broker jars from Maven Central (tools/kafka/pom.xml),
 #     cached in .cache/kafka/<version>/libs (git-ignored)
 # Quick when everything is present. Never starts the system services: tests
@@ -14,7 +16,7 @@ KAFKA_LIBS=".cache/kafka/${KAFKA_VERSION}/libs"
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need=()
-for pkg in mariadb-server galera-4 mariadb-backup postgresql kcat; do
+for pkg in mariadb-server galera-4 mariadb-backup postgresql kcat docker-compose; do
 	if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
 		echo "deps: $pkg present"
 	else
@@ -68,3 +70,26 @@ else
 	touch "${KAFKA_LIBS}/.complete"
 	echo "deps: kafka ${KAFKA_VERSION} jars ready"
 fi
+
+# Mongo wire servers for the Mongo tests (no real mongod is in the package
+# registries): FerretDB built from its own Go module (tools/mongo/ferretdb,
+# outside go.work, so its dependencies stay out of pkg/capture/apply) and
+# mongo-java-server with its launcher through Maven
+# (tools/mongo/java-server), both into .cache. pkg/testenv does the builds
+# (nothing when cached); running its prebuild test does them ahead of the
+# tests. The versions pkg/testenv names must be the ones the tools pin.
+fdb_version=$(sed -n 's/^require github.com\/FerretDB\/FerretDB \(v[^ ]*\)$/\1/p' tools/mongo/ferretdb/go.mod)
+fdb_testenv=$(sed -n 's/^const FerretDBVersion = "\(.*\)"$/\1/p' pkg/testenv/mongo_build.go)
+mjs_version=$(sed -n 's:.*<mongo-java-server.version>\(.*\)</mongo-java-server.version>.*:\1:p' tools/mongo/java-server/pom.xml)
+mjs_testenv=$(sed -n 's/^const MongoJavaServerVersion = "\(.*\)"$/\1/p' pkg/testenv/mongo_build.go)
+if [ "$fdb_version" != "$fdb_testenv" ] || [ "$mjs_version" != "$mjs_testenv" ]; then
+	echo "deps: tools/mongo pins FerretDB $fdb_version and mongo-java-server $mjs_version, but pkg/testenv/mongo_build.go has $fdb_testenv and $mjs_testenv" >&2
+	exit 1
+fi
+echo "deps: building the Mongo test servers (FerretDB $fdb_version, mongo-java-server $mjs_version) if missing"
+if ! out=$(cd pkg && SLUICE_TEST_SERVERS=none SLUICE_MONGO_PREBUILD=1 CI= go test ./testenv/ -run '^TestMongoPrebuild$' -count=1 -v 2>&1); then
+	echo "$out" | tail -40 >&2
+	echo "deps: building the Mongo test servers failed" >&2
+	exit 1
+fi
+echo "$out" | grep -E 'FerretDB v|mongo-java-server [0-9]' | sed 's/^ */deps: /'
