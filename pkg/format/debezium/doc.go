@@ -47,9 +47,11 @@
 // skip them on purpose, since Debezium signals snapshots only through
 // source.snapshot on the rows themselves.
 //
-// The envelope has no place for the transaction's XID or its last-row
-// mark (Debezium puts those in a separate transaction topic); they do not
-// survive a Debezium-style trip. Everything else in event.Event does.
+// The transaction block (id, total_order, data_collection_order) carries
+// the transaction id on every row; the last-row mark, which Debezium puts
+// in a separate transaction topic, travels in the sluice.tx.last header
+// the publisher adds, and the binlog XID does not travel at all.
+// Everything else in event.Event does.
 //
 // # Decoding
 //

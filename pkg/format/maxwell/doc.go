@@ -18,6 +18,15 @@
 // row. Where Sluice differs from Maxwell, on purpose:
 //   - xoffset is written on the commit row too (Maxwell leaves it out there),
 //     so the row index of every row survives. The decoder accepts both.
+//   - xid is the transaction's XID on the commit row only; earlier rows
+//     carry 0. The binlog gives the XID at the end of a transaction, and
+//     holding every row of a transaction back until then would make memory
+//     grow with transaction size (G7). The gtid (MariaDB/GTID mode) or the
+//     transaction id Sluice keeps in the event identifies the transaction
+//     on every row; group by gtid, not by xid.
+//   - a primary-key change is a delete of the old key and an insert of the
+//     new one (Maxwell writes one update keyed by the new key), so each
+//     key's history stays in its partition (G2).
 //   - type is never a DDL type; DDL is not replicated (DESIGN §6).
 //   - bootstrap-start and bootstrap-complete are written as Maxwell writes
 //     them, {"database","table","type","ts","data":{}}; bootstrap-insert rows
