@@ -61,6 +61,12 @@ type Target struct {
 	// (mysql default; write them as they are), null (postgres default;
 	// write NULL and count sluice_apply_zero_dates_total) or error.
 	ZeroDates string `yaml:"zero_dates"`
+	// Origin tags apply's writes for bidirectional replication (mysql
+	// only): every batch transaction first writes this tag into the
+	// target's sluice_origin table, and a capture of the target database
+	// with the tag in its drop_origins leaves those transactions out, so
+	// changes do not loop back. Empty: no marker.
+	Origin string `yaml:"origin"`
 }
 
 // Consumer tunes group membership.
@@ -128,6 +134,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Target.DSN == "" {
 		p.Add("target.dsn", "required (e.g. \"${TARGET_DSN}\")")
+	}
+	if c.Target.Origin != "" && c.Target.Kind == "postgres" {
+		p.Add("target.origin", "loop prevention needs a MySQL/MariaDB target (capture reads only those)")
+	}
+	if len(c.Target.Origin) > 255 {
+		p.Add("target.origin", "longer than 255 characters")
 	}
 	switch c.Target.ZeroDates {
 	case "", "keep", "null", "error":

@@ -44,7 +44,7 @@ func OpenSink(ctx context.Context, t Target, log *zap.Logger, zeroDate func()) (
 		if zd == "" {
 			zd = "keep"
 		}
-		return mysql.New(ctx, mysql.Config{DSN: t.DSN.Reveal(), ZeroDates: zd, Logger: log, OnZeroDate: zeroDate})
+		return mysql.New(ctx, mysql.Config{DSN: t.DSN.Reveal(), ZeroDates: zd, OriginTag: t.Origin, Logger: log, OnZeroDate: zeroDate})
 	case "postgres":
 		zd := t.ZeroDates
 		if zd == "" {
