@@ -44,7 +44,12 @@ const (
 	Enum
 	// Set holds the members in Set, in definition order.
 	Set
-	// JSON holds a JSON document as raw text in B.
+	// JSON holds a JSON document as raw text in B. A value decoded without
+	// its column type (a genuine Maxwell message, no sluice.types header)
+	// is JSON for every array and object: Maxwell writes a SET's members
+	// and a JSON column's array of strings alike, so the raw text is kept
+	// and the writer decides by the target column (SET members for a SET
+	// column, the document for a JSON one).
 	JSON
 )
 

@@ -185,6 +185,12 @@ func (w *worker) add(r *kgo.Record) {
 	}
 	if skip != "" {
 		w.skipped[skip]++
+		if skip == decode.SkipDDL {
+			// Rare and worth seeing: the source's schema changed, and the
+			// target's schema is the operator's to change (DESIGN §6).
+			w.c.log.Info("skipped a DDL record (apply does not replicate DDL)",
+				obs.Topic(r.Topic), obs.Partition(r.Partition), obs.Offset(r.Offset))
+		}
 		return
 	}
 	w.rows = append(w.rows, sink.Row{})

@@ -34,6 +34,11 @@ const (
 	SkipTombstone = "tombstone"       // Debezium delete tombstone (null value)
 	SkipMarker    = "snapshot-marker" // bootstrap-start / bootstrap-complete
 	SkipControl   = "control"         // Sluice control records (barriers, heartbeats)
+	// SkipDDL is a genuine Maxwell DDL record (table-alter, database-create,
+	// ...), which output_ddl=true writes to the row topic by default.
+	// Sluice does not replicate DDL (DESIGN §6): the target's schema is
+	// the operator's, and the rows after the record apply as usual.
+	SkipDDL = "ddl"
 )
 
 // Decoder decodes records of one worker. It caches the parsed types header
@@ -97,6 +102,9 @@ func (d *Decoder) Decode(r *kgo.Record, e *event.Event) (skip string, err error)
 	switch style {
 	case Maxwell:
 		if err := d.mx.Decode(r.Value, types, e); err != nil {
+			if errors.Is(err, maxwell.ErrDDL) {
+				return SkipDDL, nil
+			}
 			return "", err
 		}
 		if e.Op == event.OpSnapshotStart || e.Op == event.OpSnapshotComplete {
@@ -147,9 +155,11 @@ func (d *Decoder) parseTypes(h []byte) ([]event.Column, error) {
 }
 
 // Sniff tells a Maxwell-style value from a Debezium-style one by the
-// top-level member names: Maxwell has "database", "table" and "type";
-// Debezium has "payload" (Connect wrapper) or "op". Only names at the top
-// level count, so a column called "op" inside Maxwell's "data" does not.
+// top-level member names: Maxwell has "database", "table" and "type"
+// ("database" and "type" alone on its database-create/-alter/-drop DDL
+// records); Debezium has "payload" (Connect wrapper) or "op". Only names
+// at the top level count, so a column called "op" inside Maxwell's "data"
+// does not.
 func Sniff(value []byte) (string, error) {
 	dec := jsontext.NewDecoder(bytes.NewReader(value))
 	tok, err := dec.ReadToken()
@@ -178,6 +188,9 @@ func Sniff(value []byte) (string, error) {
 		if err := dec.SkipValue(); err != nil {
 			return "", fmt.Errorf("value is not valid JSON: %w", err)
 		}
+	}
+	if db && typ {
+		return Maxwell, nil // a database DDL record names no table
 	}
 	return "", errors.New(`value is neither Maxwell-style (database, table, type) nor Debezium-style (op or payload); set input.format if the topic has a known style`)
 }

@@ -21,6 +21,9 @@ func TestSniff(t *testing.T) {
 		{`{"data":{"op":1,"payload":2},"table":"t","database":"d","type":"insert"}`, Maxwell, ""},
 		{`{"before":null,"after":{"id":1},"op":"c"}`, Debezium, ""},
 		{`{"schema":{},"payload":{"op":"c"}}`, Debezium, ""},
+		// Maxwell's database DDL records name no table.
+		{`{"type":"database-create","database":"d","charset":"utf8mb4","sql":"CREATE DATABASE d"}`, Maxwell, ""},
+		{`{"table":"t","type":"insert"}`, "", "neither Maxwell-style"},
 		{`[1]`, "", "not a JSON object"},
 		{`{"a":1}`, "", "neither Maxwell-style"},
 		{`{"a":`, "", "not valid JSON"},
@@ -116,5 +119,36 @@ func TestSkips(t *testing.T) {
 	v := []byte(`{"database":"shop","table":"t","type":"bootstrap-start","ts":1,"data":{}}`)
 	if s, err := d.Decode(&kgo.Record{Value: v}, &e); s != SkipMarker || err != nil {
 		t.Fatalf("bootstrap-start: %q %v", s, err)
+	}
+}
+
+// TestSkipsMaxwellDDL: the DDL records genuine Maxwell writes with
+// output_ddl=true are skipped as "ddl" in auto and maxwell mode, whatever
+// their key (Maxwell keys them by a random UUID) and member order.
+func TestSkipsMaxwellDDL(t *testing.T) {
+	values := []string{
+		`{"type":"table-create","database":"shop","table":"items","def":{"database":"shop","table":"items","columns":[{"type":"int","name":"id","signed":true}],"primary-key":["id"]},"ts":1714566925000,"sql":"CREATE TABLE items (id INT PRIMARY KEY)","position":"b.000003:100"}`,
+		`{"database":"shop","table":"items","old":{"columns":[{"type":"int","name":"id"}],"primary-key":["id"]},"def":{"columns":[]},"type":"table-alter","ts":1714566925000,"sql":"ALTER TABLE items ADD note TEXT"}`,
+		`{"type":"table-drop","database":"shop","table":"items","ts":1714566925000,"sql":"DROP TABLE items"}`,
+		`{"type":"database-create","database":"shop","charset":"utf8mb4","ts":1714566925000,"sql":"CREATE DATABASE shop"}`,
+		`{"type":"database-alter","database":"shop","charset":"latin1","ts":1714566925000,"sql":"ALTER DATABASE shop CHARSET latin1"}`,
+		`{"type":"database-drop","database":"shop","ts":1714566925000,"sql":"DROP DATABASE shop"}`,
+	}
+	for _, f := range []string{Auto, Maxwell} {
+		d, _ := New(f)
+		for _, v := range values {
+			var e event.Event
+			r := &kgo.Record{Key: []byte("5b2a6a4e-0c1f-4d1e-9d3a-1f2e3d4c5b6a"), Value: []byte(v)}
+			if s, err := d.Decode(r, &e); s != SkipDDL || err != nil {
+				t.Errorf("input %s: %s: got skip %q, error %v; want skip %q", f, v, s, err, SkipDDL)
+			}
+		}
+	}
+	// A record that only looks like DDL is still an error.
+	d, _ := New(Auto)
+	var e event.Event
+	r := &kgo.Record{Value: []byte(`{"type":"table-rename","database":"shop","table":"items"}`)}
+	if s, err := d.Decode(r, &e); s != "" || err == nil {
+		t.Errorf("unknown type: got skip %q, error %v; want an error", s, err)
 	}
 }

@@ -16,6 +16,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"id":1}`), []byte(`{"before":null,"after":{"id":1},"source":{"db":"d","table":"t"},"op":"c","ts_ms":1}`))
 	f.Add([]byte(`{"id":1}`), []byte(`{"schema":{"type":"struct"},"payload":{"op":"d","before":{"id":1},"after":null,"source":{"db":"d","table":"t"}}}`))
 	f.Add([]byte(nil), []byte(`{"a":1}`))
+	f.Add([]byte(`5b2a6a4e-0c1f-4d1e-9d3a-1f2e3d4c5b6a`), []byte(`{"database":"d","table":"t","old":{"columns":[]},"type":"table-alter","ts":1,"sql":"ALTER TABLE t ADD c INT"}`))
+	f.Add([]byte(`{"database":"d","table":"t","pk.id":1}`), []byte(`{"database":"d","table":"t","type":"insert","ts":1,"data":{"id":1,"tags":["a","b"],"doc":{"k":[]}}}`))
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		d, _ := New(Auto)
 		var e event.Event

@@ -279,7 +279,9 @@ func (m *Mapper) compile(e *event.Event) (*plan, error) {
 	p.static = make([]event.Value, len(p.keep), len(p.keep)+len(r.Static))
 	for _, name := range sortedKeys(r.Static) {
 		p.keep = append(p.keep, -1)
-		p.cols = append(p.cols, event.Column{Name: name, Kind: event.String})
+		// A static value is text from the config, never a peer's base64
+		// or epoch integer: its type is known (see sink.Untyped).
+		p.cols = append(p.cols, event.Column{Name: name, Type: "text", Kind: event.String})
 		p.static = append(p.static, event.StringValue(r.Static[name]))
 	}
 	seen := map[string]bool{}

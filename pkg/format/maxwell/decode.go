@@ -24,9 +24,12 @@ import (
 // binary columns, decimals keep their digits, BIGINT UNSIGNED stays
 // unsigned). Without types, as for genuine Maxwell topics, kinds are
 // inferred from the JSON: integers become Int (Uint above MaxInt64), other
-// numbers Decimal with their exact text, strings String, arrays of strings
-// Set, other arrays, objects and booleans JSON, null Null; columns then
-// have Type "" and the kind of their first non-null value (Null if none).
+// numbers Decimal with their exact text, strings String, arrays, objects
+// and booleans JSON with their raw text, null Null; columns then have Type
+// "" and the kind of their first non-null value (Null if none). An array
+// of strings stays JSON too: genuine Maxwell writes a SET column and a JSON
+// column holding ["a","b"] alike, so only the target column can tell them
+// apart (apply's sinks write it as SET members into a SET column).
 //
 // Columns are those of the header, or the keys of "data" in order. For an
 // update, "old" holds only the changed columns; Maxwell's meaning is that
@@ -36,12 +39,32 @@ import (
 // carries: ServerID, Thread, GTID, File and Pos (from "position"); XID,
 // Seq (xoffset; 0 when absent, as on Maxwell's commit rows), Last (commit)
 // and ID (the GTID). A column missing from "data" (Maxwell's output_nulls
-// off, or exclude_columns) is Absent. Unknown fields are ignored; DDL
-// records (table-create, ...) are an error, since they are not row events.
+// off, or exclude_columns) is Absent. Unknown fields are ignored.
+//
+// The schema-change records Maxwell writes with output_ddl=true
+// (table-create, table-alter, table-drop, database-create, database-alter,
+// database-drop), by default to the row topic, are not row events: Decode
+// returns an error wrapping ErrDDL for them, so a consumer can skip them
+// on purpose rather than stop at them.
 //
 // e.Columns may alias the types slice; everything else in e is newly
 // allocated, so e may be kept after Decode returns.
 type Decoder struct{}
+
+// ErrDDL is wrapped by the error Decode returns for a Maxwell DDL record
+// (output_ddl=true). It is not a malformed message: Sluice does not
+// replicate DDL (DESIGN §6), so readers skip such records.
+var ErrDDL = errors.New("maxwell: DDL record, not a row event")
+
+// ddlTypes are the "type" values of Maxwell's DDL records
+// (ResolvedSchemaChange's subtypes in Maxwell's source).
+var ddlTypes = map[string]bool{
+	"table-create": true, "table-alter": true, "table-drop": true,
+	"database-create": true, "database-alter": true, "database-drop": true,
+}
+
+// IsDDLType reports whether typ is the type of a Maxwell DDL record.
+func IsDDLType(typ string) bool { return ddlTypes[typ] }
 
 var _ format.Decoder = (*Decoder)(nil)
 
@@ -89,7 +112,44 @@ func (*Decoder) Decode(value []byte, types []event.Column, e *event.Event) error
 	st.dec.Reset(&st.buf)
 	st.src = string(value)
 	st.types = types
-	return st.decode(e)
+	err := st.decode(e)
+	if err != nil && !errors.Is(err, ErrDDL) {
+		// A DDL record whose "type" comes after an "old" or "data" that
+		// does not read as a row (table-alter's "old" is a table
+		// definition): the record is still DDL, not a bad row event.
+		if typ := topLevelType(value); ddlTypes[typ] {
+			return ddlErr(typ)
+		}
+	}
+	return err
+}
+
+func ddlErr(typ string) error { return fmt.Errorf("%w (type %q)", ErrDDL, typ) }
+
+// topLevelType returns the top-level "type" string of a JSON object, or
+// "" when there is none or the value is not a readable object. It is only
+// called on the error path.
+func topLevelType(value []byte) string {
+	dec := jsontext.NewDecoder(bytes.NewReader(value))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return ""
+	}
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return ""
+		}
+		if name.String() == "type" {
+			if v, err := dec.ReadToken(); err == nil && v.Kind() == '"' {
+				return v.String()
+			}
+			return ""
+		}
+		if dec.SkipValue() != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 func (st *decodeState) release() {
@@ -169,11 +229,18 @@ func (st *decodeState) member(env *envelope, name string) error {
 		env.thread, off, err = st.readUint()
 	case "primary_key_columns":
 		return st.readPKColumns()
-	case "data":
+	case "data", "old":
+		if ddlTypes[env.typ] {
+			// A DDL record's "old" is the table definition, not a row.
+			off = st.dec.InputOffset()
+			err = st.dec.SkipValue()
+			break
+		}
+		if name == "old" {
+			return st.readRow(&st.old, "old")
+		}
 		env.hasData = true
 		return st.readRow(&st.data, "data")
-	case "old":
-		return st.readRow(&st.old, "old")
 	default:
 		// primary_key repeats data; schema_id, query, comment and other
 		// optional Maxwell fields carry nothing the event holds.
@@ -197,6 +264,9 @@ var opByType = map[string]event.Op{
 
 // build turns what was read into the event.
 func (st *decodeState) build(env *envelope, e *event.Event) error {
+	if ddlTypes[env.typ] {
+		return ddlErr(env.typ)
+	}
 	switch {
 	case env.typ == "":
 		return decErr("type", 0, errors.New("missing"))

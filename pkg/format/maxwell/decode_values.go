@@ -210,14 +210,24 @@ func (st *decodeState) readValue(col *event.Column) (event.Value, int64, error) 
 	return v, off, err
 }
 
-// readArray reads an array value: a SET when it holds only strings (and
-// the column is a SET or unknown), otherwise raw JSON.
+// readArray reads an array value: a SET for a SET column (which must hold
+// only strings), raw JSON for a JSON column or an unknown one. Without a
+// column type an array of strings stays JSON: Maxwell writes SET members
+// and a JSON array of strings alike, and only the target can tell them
+// apart.
 func (st *decodeState) readArray(col *event.Column) (event.Value, int64, error) {
 	if _, err := st.dec.ReadToken(); err != nil {
 		return event.Value{}, st.dec.InputOffset(), err
 	}
 	start := st.dec.InputOffset() - 1
-	members := []string{}
+	kind := event.Absent
+	if col != nil {
+		kind = col.Kind
+	}
+	var members []string
+	if kind == event.Set {
+		members = []string{}
+	}
 	strs := true
 	for st.dec.PeekKind() != ']' {
 		raw, off, err := st.next()
@@ -226,6 +236,9 @@ func (st *decodeState) readArray(col *event.Column) (event.Value, int64, error) 
 		}
 		if raw[0] != '"' {
 			strs = false
+			continue
+		}
+		if kind != event.Set {
 			continue
 		}
 		m, err := unquote(raw)
@@ -242,14 +255,10 @@ func (st *decodeState) readArray(col *event.Column) (event.Value, int64, error) 
 		return event.Value{}, start, errors.New("decoder offset outside the message")
 	}
 	raw := st.src[start:end]
-	kind := event.Absent
-	if col != nil {
-		kind = col.Kind
-	}
 	switch {
-	case kind == event.Set && strs, kind == event.Absent && strs:
+	case kind == event.Set && strs:
 		return event.SetValue(members), start, nil
-	case kind == event.JSON, kind == event.Absent:
+	case kind == event.JSON, kind == event.Absent, kind == event.Null:
 		return event.JSONValue([]byte(raw)), start, nil
 	case kind == event.Set:
 		return event.Value{}, start, fmt.Errorf("want an array of strings for column type %q", col.Type)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/sluice-cdc/sluice/apply/internal/sink"
 )
 
 // column is what apply needs to know of a target column.
@@ -15,6 +17,39 @@ type column struct {
 	dataType string // DATA_TYPE, lower case: "bit", "datetime", ...
 	typ      string // COLUMN_TYPE: "bit(12)", "int(10) unsigned", ...
 	bitWidth int    // n of BIT(n), 0 for other types
+	// untyped is how a value of unknown source type (a genuine peer's
+	// message) is read for this column; see sink.ConvertUntyped.
+	untyped sink.Target
+}
+
+// untypedTarget classifies a column for sink.ConvertUntyped from its
+// DATA_TYPE, NUMERIC_SCALE and DATETIME_PRECISION. MariaDB's JSON is a
+// LONGTEXT with a json_valid check: TargetOther, which writes a JSON
+// value's text as it is, is what it needs.
+func untypedTarget(dataType string, scale, frac sql.NullInt64) sink.Target {
+	t := sink.Target{Scale: -1, Frac: int(frac.Int64)}
+	if scale.Valid {
+		t.Scale = int(scale.Int64)
+	}
+	switch dataType {
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		t.Kind = sink.TargetBinary
+	case "json":
+		t.Kind = sink.TargetJSON
+	case "set":
+		t.Kind = sink.TargetSet
+	case "decimal", "numeric":
+		t.Kind = sink.TargetDecimal
+	case "date":
+		t.Kind = sink.TargetDate
+	case "datetime":
+		t.Kind = sink.TargetDateTime
+	case "timestamp":
+		t.Kind = sink.TargetTimestamp
+	case "time":
+		t.Kind = sink.TargetTime
+	}
+	return t
 }
 
 // table is a target table's columns, by lower-case name: MySQL column
@@ -73,7 +108,7 @@ func (c *catalog) forget(schema, name string) {
 }
 
 func (c *catalog) load(ctx context.Context, schema, name string) (*table, error) {
-	rows, err := c.db.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS"+
+	rows, err := c.db.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, NUMERIC_SCALE, DATETIME_PRECISION FROM information_schema.COLUMNS"+
 		" WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, name)
 	if err != nil {
 		return nil, classify(fmt.Errorf("reading the columns of %s.%s: %w", schema, name, err))
@@ -82,10 +117,12 @@ func (c *catalog) load(ctx context.Context, schema, name string) (*table, error)
 	t := &table{cols: map[string]*column{}}
 	for rows.Next() {
 		col := &column{}
-		if err := rows.Scan(&col.name, &col.dataType, &col.typ); err != nil {
+		var scale, frac sql.NullInt64
+		if err := rows.Scan(&col.name, &col.dataType, &col.typ, &scale, &frac); err != nil {
 			return nil, classify(fmt.Errorf("reading the columns of %s.%s: %w", schema, name, err))
 		}
 		col.dataType = strings.ToLower(col.dataType)
+		col.untyped = untypedTarget(col.dataType, scale, frac)
 		if col.dataType == "bit" {
 			col.bitWidth = typeWidth(col.typ)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sluice-cdc/sluice/apply/internal/sink"
 	"github.com/sluice-cdc/sluice/pkg/event"
 )
 
@@ -25,11 +26,21 @@ const (
 // errZeroDate is the cause of a RowError under ZeroDatesError.
 var errZeroDate = errors.New("zero date refused (zero_dates: error)")
 
-// param turns v into the driver argument that stores it exactly in column
-// c. Values stay in their text or integer form: the server parses decimal
-// and temporal text itself, which is exact, whereas a float64 or a
-// time.Time on the way would not be (G8).
-func (s *Sink) param(v event.Value, c *column) (any, error) {
+// param turns v, a value of source column src, into the driver argument
+// that stores it exactly in column c. Values stay in their text or
+// integer form: the server parses decimal and temporal text itself, which
+// is exact, whereas a float64 or a time.Time on the way would not be
+// (G8). A value whose source type is unknown (a genuine Maxwell or
+// Debezium message) is first read as column c needs it
+// (sink.ConvertUntyped: base64 binary, Debezium's epoch integers and
+// unscaled decimals, SET members from a JSON array).
+func (s *Sink) param(v event.Value, src *event.Column, c *column) (any, error) {
+	if sink.Untyped(src) && c != nil {
+		var err error
+		if v, err = sink.ConvertUntyped(v, c.untyped); err != nil {
+			return nil, err
+		}
+	}
 	switch v.Kind {
 	case event.Null:
 		return nil, nil

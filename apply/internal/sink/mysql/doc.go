@@ -20,4 +20,14 @@
 // column cannot hold fails loudly as a *sink.RowError naming the row,
 // column and value (G6) rather than being clipped, and what is stored is
 // what the source had (G8).
+//
+// Topics written by genuine Maxwell or genuine Debezium carry no
+// sluice.types header, so a value's source type is unknown (Type ""); such
+// values are read by the target column's type instead (sink.ConvertUntyped,
+// which lists the peers' defaults it assumes): base64 text into BINARY,
+// VARBINARY and BLOB columns, Debezium's epoch integers into DATE,
+// DATETIME(p), TIMESTAMP(p) and TIME, its ISO-8601 "...Z" timestamps as
+// UTC, its base64 unscaled decimals at the DECIMAL column's scale, and
+// Maxwell's JSON arrays as SET members into SET columns (as the document
+// into JSON ones). Invalid base64 is a RowError, never written as text.
 package mysql

@@ -124,7 +124,11 @@ func (s *Sink) Apply(ctx context.Context, rows []sink.Row, off sink.Offset) erro
 		}
 		plans[i] = p
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	// READ COMMITTED: under REPEATABLE READ, upserts and deletes take
+	// next-key (gap) locks, and the batches of partitions whose keys
+	// interleave wait on and deadlock with each other's gaps. Each batch
+	// holds the row locks it needs; no reads in it need a snapshot.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return failed(ctx, "beginning a target transaction", err)
 	}

@@ -188,7 +188,7 @@ func (s *Sink) build(p *plan, rows []*sink.Row, cols []int) (string, []any, erro
 	for _, r := range rows {
 		for _, j := range cols {
 			v := value(r, j)
-			a, err := s.param(v, p.cols[j])
+			a, err := s.param(v, &p.run.Columns[j], p.cols[j])
 			if err != nil {
 				return "", nil, &sink.RowError{Row: r, Column: p.run.Columns[j].Name, Value: valueText(v), Err: err}
 			}

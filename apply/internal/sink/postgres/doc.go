@@ -32,4 +32,14 @@
 // whose statement PostgreSQL must parse and plan anew with thousands of
 // placeholders. Arrays are the default; VALUES remains for columns that
 // have no array type (array columns) and for finding a failed row.
+//
+// Topics written by genuine Maxwell or genuine Debezium carry no
+// sluice.types header, so a value's source type is unknown (Type ""); such
+// values are read by the target column's type instead (sink.ConvertUntyped,
+// which lists the peers' defaults it assumes): base64 text into bytea,
+// Debezium's epoch integers into date, timestamp(p), timestamptz(p), time
+// and interval, its ISO-8601 "...Z" timestamps as UTC, its base64
+// unscaled decimals at the numeric(p,s) column's scale, and Maxwell's JSON
+// arrays of strings as SET members into text and text[] columns (where
+// Sluice puts MySQL SETs) but as documents into json and jsonb.
 package postgres

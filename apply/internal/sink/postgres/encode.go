@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sluice-cdc/sluice/apply/internal/sink"
 	"github.com/sluice-cdc/sluice/pkg/event"
 )
 
@@ -25,7 +26,20 @@ var errZeroDate = errors.New("zero or invalid date: PostgreSQL date types cannot
 // exactly: text, or raw bytes for bytea (sent in binary format). src is
 // the source column, whose type says how v was produced (FLOAT or DOUBLE,
 // BIT width). An error means the column cannot hold the value exactly.
+//
+// A value whose source type is unknown (a genuine Maxwell or Debezium
+// message: no sluice.types header, no Connect schema) is first read as
+// column c needs it (sink.ConvertUntyped: base64 into bytea, Debezium's
+// epoch integers into date and time columns, its unscaled base64 decimals
+// into numeric, a JSON array of strings into text as SET members).
 func encode(dst []byte, c *column, src *event.Column, v *event.Value) ([]byte, error) {
+	if sink.Untyped(src) {
+		cv, err := sink.ConvertUntyped(*v, c.untypedTarget())
+		if err != nil {
+			return dst, err
+		}
+		v = &cv
+	}
 	switch c.fam {
 	case famText:
 		start := len(dst)
@@ -71,6 +85,35 @@ func encode(dst []byte, c *column, src *event.Column, v *event.Value) ([]byte, e
 		return appendText(dst, src, v)
 	}
 	return dst, fmt.Errorf("a %s value (source type %s) cannot go into %s", v.Kind, src.Type, c.typ)
+}
+
+// untypedTarget classifies c for sink.ConvertUntyped. PostgreSQL has no
+// SET type: text columns (and text[]) are where SET members go, as the
+// sink writes a typed SET.
+func (c *column) untypedTarget() sink.Target {
+	t := sink.Target{Scale: -1}
+	switch c.fam {
+	case famBytea:
+		t.Kind = sink.TargetBinary
+	case famJSON:
+		t.Kind = sink.TargetJSON
+	case famText, famTextArray:
+		t.Kind = sink.TargetSet
+	case famNumeric:
+		t.Kind = sink.TargetDecimal
+		if _, scale, ok := c.numericPrecScale(); ok {
+			t.Scale = scale
+		}
+	case famDate:
+		t.Kind = sink.TargetDate
+	case famTimestamp:
+		t.Kind, t.Frac = sink.TargetDateTime, c.fracDigits()
+	case famTimestamptz:
+		t.Kind, t.Frac = sink.TargetTimestamp, c.fracDigits()
+	case famTime, famTimetz, famInterval:
+		t.Kind, t.Frac = sink.TargetTime, c.fracDigits()
+	}
+	return t
 }
 
 // appendText appends the text form of any value, checked to be text that

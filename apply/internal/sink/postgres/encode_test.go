@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"encoding/hex"
 	"math"
 	"testing"
 
@@ -103,5 +104,63 @@ func TestParseDecimal(t *testing.T) {
 		if ok != c.ok || ok && (d.zero != c.zero || !d.zero && (d.msd != c.msd || d.lsd != c.lsd)) {
 			t.Errorf("%q: got %+v %v, want ok %v zero %v msd %d lsd %d", c.in, d, ok, c.ok, c.zero, c.msd, c.lsd)
 		}
+	}
+}
+
+// TestEncodeUntyped: values of unknown source type (genuine Maxwell and
+// Debezium without the Connect schema, src.Type "") are read by the
+// target column's type. bytea output is shown in hex; "!" is an error.
+func TestEncodeUntyped(t *testing.T) {
+	col := func(f family, typmod int32) *column { return &column{typ: "t", fam: f, typmod: typmod} }
+	numeric := func(p, s int) *column { return col(famNumeric, int32(p<<16|(s&0x7ff))+4) }
+	str, js := event.StringValue, func(s string) event.Value { return event.JSONValue([]byte(s)) }
+	for _, c := range []struct {
+		name string
+		c    *column
+		v    event.Value
+		want string
+	}{
+		{"base64 into bytea", col(famBytea, -1), str("AAEC/w=="), "000102ff"},
+		{"empty base64 into bytea", col(famBytea, -1), str(""), ""},
+		{"invalid base64 into bytea", col(famBytea, -1), str("AAEC/w="), "!"},
+		{"JSON array into jsonb", col(famJSON, -1), js(`["a","b"]`), `["a","b"]`},
+		{"JSON object into jsonb", col(famJSON, -1), js(`{"a":[1,"x"]}`), `{"a":[1,"x"]}`},
+		{"JSON text (Debezium) into jsonb", col(famJSON, -1), str(`{"k":"v"}`), `{"k":"v"}`},
+		{"JSON array of strings into text: SET members", col(famText, -1), js(`["b","c"]`), "b,c"},
+		{"JSON array into text[]", col(famTextArray, -1), js(`["b","c"]`), `{"b","c"}`},
+		{"JSON object into text stays JSON", col(famText, -1), js(`{"a":1}`), `{"a":1}`},
+		{"precise decimal into numeric(10,2)", numeric(10, 2), str("CZI="), "24.50"},
+		{"precise 2^64-1 into numeric(20,0)", numeric(20, 0), str("AP//////////"), "18446744073709551615"},
+		{"string decimal into numeric", numeric(10, 2), str("0.10"), "0.10"},
+		{"precise decimal into unconstrained numeric", col(famNumeric, -1), str("CZI="), "!"},
+		{"epoch days into date", col(famDate, -1), event.IntValue(18321), "2020-02-29"},
+		{"epoch micros into timestamp(6)", col(famTimestamp, 6), event.IntValue(946684799999999), "1999-12-31 23:59:59.999999"},
+		{"epoch millis into timestamp(3)", col(famTimestamp, 3), event.IntValue(946684799999), "1999-12-31 23:59:59.999000"},
+		{"zoned timestamp into timestamptz", col(famTimestamptz, 6), str("2024-05-01T12:34:56.5Z"), "2024-05-01 12:34:56.500000+00"},
+		{"Maxwell timestamp into timestamptz as UTC", col(famTimestamptz, 6), str("2020-02-29 23:59:59.999999"), "2020-02-29 23:59:59.999999+00"},
+		{"Maxwell zero date", col(famDate, -1), str("0000-00-00"), "NULL?"},
+		{"micros of day into interval", col(famInterval, -1), event.IntValue(86399999999), "23:59:59.999999"},
+		{"micros of day into time(6)", col(famTime, 6), event.IntValue(45296000001), "12:34:56.000001"},
+		{"micros into time(3) would round", col(famTime, 3), event.IntValue(45296000001), "!"},
+	} {
+		got, err := encode(nil, c.c, &event.Column{Name: "c", Kind: c.v.Kind}, &c.v)
+		s := string(got)
+		if c.c.fam == famBytea {
+			s = hex.EncodeToString(got)
+		}
+		switch {
+		case err == errZeroDate:
+			s = "NULL?"
+		case err != nil:
+			s = "!"
+		}
+		if s != c.want {
+			t.Errorf("%s: got %q (%v), want %q", c.name, s, err, c.want)
+		}
+	}
+	// A typed string into bytea keeps its bytes: nothing is guessed.
+	v := event.StringValue("CQ==")
+	if got, err := encode(nil, col(famBytea, -1), &event.Column{Type: "varchar(8)", Kind: event.String}, &v); err != nil || string(got) != "CQ==" {
+		t.Errorf("typed string into bytea: %q %v", got, err)
 	}
 }
