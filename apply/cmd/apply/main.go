@@ -5,6 +5,8 @@
 //	apply run --config apply.yaml
 //	apply replay --config apply.yaml --topic T (--offset N | --time RFC3339 | --earliest) [--partition P] [--group G]
 //	apply check-config --config apply.yaml   (also: apply --check-config --config ...)
+//	apply verify --source-dsn ... --table db.table (--config apply.yaml | --target-kind K --target-dsn ...)
+//	apply status --config apply.yaml [--json] [--url http://host:9090]
 package main
 
 import (
@@ -31,6 +33,10 @@ Usage:
   apply run --config apply.yaml
   apply replay --config apply.yaml --topic T (--offset N | --time RFC3339 | --earliest) [--partition P] [--group G]
   apply check-config --config apply.yaml     (same as: apply --check-config --config apply.yaml)
+  apply verify --source-kind mysql|mongodb --source-dsn DSN --table db.table
+               (--config apply.yaml | --target-kind K --target-dsn DSN [--target-table T])
+               [--chunk 1000] [--rate 20000] [--json]      (exit 1: tables differ)
+  apply status --config apply.yaml [--json] [--url http://host:9090]
 
 The config file is YAML with ${ENV} references for secrets; see apply/apply.example.yaml.
 `
@@ -53,6 +59,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return replayCmd(rest, stdout, stderr)
 	case "check-config":
 		return checkCmd(rest, stdout, stderr)
+	case "verify":
+		return verifyCmd(rest, stdout, stderr)
+	case "status":
+		return statusCmd(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
