@@ -23,6 +23,12 @@ type Mongo struct {
 	// ClusterTime is the cluster time of the last event, used with
 	// startAtOperationTime when there is no token.
 	ClusterTime ClusterTime `json:"cluster_time,omitzero"`
+	// Streams holds one position per change stream when capture watches
+	// a list of collections with one stream each (watch: collections),
+	// keyed by "db.collection"; ResumeToken is then empty and ClusterTime
+	// is that of the last event of any stream (for lag and for starting a
+	// stream newly added to the list). The entries have no Streams.
+	Streams map[string]Mongo `json:"streams,omitzero"`
 }
 
 // ClusterTime is a BSON timestamp: seconds since the epoch and an
@@ -45,7 +51,9 @@ func (c ClusterTime) String() string {
 type mongoJSON Mongo
 
 // IsZero reports whether p holds no position at all.
-func (p Mongo) IsZero() bool { return p.ResumeToken == "" && p.ClusterTime.IsZero() }
+func (p Mongo) IsZero() bool {
+	return p.ResumeToken == "" && p.ClusterTime.IsZero() && len(p.Streams) == 0
+}
 
 // String is the human form used in logs and errors.
 func (p Mongo) String() string {
@@ -54,6 +62,8 @@ func (p Mongo) String() string {
 		return "resume token " + p.ResumeToken + " at cluster time " + p.ClusterTime.String()
 	case p.ResumeToken != "":
 		return "resume token " + p.ResumeToken
+	case len(p.Streams) > 0:
+		return fmt.Sprintf("%d streams at cluster time %s", len(p.Streams), p.ClusterTime)
 	case !p.ClusterTime.IsZero():
 		return "cluster time " + p.ClusterTime.String()
 	}
@@ -70,7 +80,9 @@ func (p Mongo) JSON() string {
 }
 
 // MarshalJSON writes the JSON form.
-func (p Mongo) MarshalJSON() ([]byte, error) { return json.Marshal(mongoJSON(p)) }
+func (p Mongo) MarshalJSON() ([]byte, error) {
+	return json.Marshal(mongoJSON(p), json.Deterministic(true))
+}
 
 // UnmarshalJSON reads the JSON form strictly, then validates. On error p
 // is unchanged.
@@ -107,6 +119,17 @@ func (p Mongo) Validate() error {
 	}
 	if p.ClusterTime.T == 0 && p.ClusterTime.I != 0 {
 		return fmt.Errorf("Mongo position: cluster time has increment %d but no seconds", p.ClusterTime.I)
+	}
+	if len(p.Streams) > 0 && p.ResumeToken != "" {
+		return fmt.Errorf("Mongo position: has both a resume token and per-stream positions")
+	}
+	for ns, s := range p.Streams {
+		if len(s.Streams) > 0 {
+			return fmt.Errorf("Mongo position: stream %s has nested streams", ns)
+		}
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("stream %s: %w", ns, err)
+		}
 	}
 	return nil
 }

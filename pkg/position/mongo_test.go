@@ -1,6 +1,7 @@
 package position
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,8 @@ func TestMongoJSON(t *testing.T) {
 		},
 		{Mongo{ResumeToken: token}, `{"resume_token":"` + token + `"}`, "resume token " + token},
 		{Mongo{ClusterTime: ClusterTime{T: 1700000000}}, `{"cluster_time":{"t":1700000000,"i":0}}`, "cluster time 1700000000.0 (2023-11-14T22:13:20Z)"},
+		{Mongo{ClusterTime: ClusterTime{T: 5, I: 1}, Streams: map[string]Mongo{"d.a": {ResumeToken: token}, "d.b": {ClusterTime: ClusterTime{T: 4}}}},
+			`{"cluster_time":{"t":5,"i":1},"streams":{"d.a":{"resume_token":"` + token + `"},"d.b":{"cluster_time":{"t":4,"i":0}}}}`, ""},
 		{Mongo{ResumeToken: `{"_data":{"$binary":{"base64":"gmU=","subType":"00"}}}`},
 			`{"resume_token":"{\"_data\":{\"$binary\":{\"base64\":\"gmU=\",\"subType\":\"00\"}}}"}`, ""},
 	}
@@ -31,7 +34,7 @@ func TestMongoJSON(t *testing.T) {
 			t.Errorf("String = %q, want %q", got, tt.str)
 		}
 		back, err := ParseMongo(tt.json)
-		if err != nil || back != tt.p {
+		if err != nil || !reflect.DeepEqual(back, tt.p) {
 			t.Errorf("ParseMongo(%s) = %+v, %v", tt.json, back, err)
 		}
 	}
@@ -47,6 +50,9 @@ func TestParseMongoRejects(t *testing.T) {
 		{`{"cluster_time":{"t":-1,"i":0}}`, "cluster_time"},
 		{`{"cluster_time":{"t":1,"i":0,"x":1}}`, "unknown"},
 		{`{"resume_token":"82","gtid":"0-1-1"}`, "unknown"},
+		{`{"resume_token":"82","streams":{"d.a":{"resume_token":"82"}}}`, "both"},
+		{`{"streams":{"d.a":{"streams":{"d.b":{"resume_token":"82"}}}}}`, "nested"},
+		{`{"streams":{"d.a":{}}}`, "neither"},
 	}
 	for _, tt := range tests {
 		_, err := ParseMongo(tt.in)

@@ -68,6 +68,7 @@ source:
 include: ["%s.*"]
 topics: {prefix: %s, partitions: 2, replication_factor: 1}
 transactions: {commit_interval: 100ms}
+snapshot: {mode: never}
 connect_timeout: 3s
 shutdown_timeout: 20s
 kafka: {brokers: ["%s"]}

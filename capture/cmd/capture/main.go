@@ -6,6 +6,7 @@
 //	capture doctor --config capture.yaml
 //	capture check-config --config capture.yaml   (also: capture --check-config --config ...)
 //	capture add-partitions --config capture.yaml --topic T --partitions N [--barrier-only]
+//	capture snapshot --config capture.yaml --table db.t [--table ...]
 //
 // Exit status: 0 after a clean run (SIGTERM/SIGINT stop it gracefully) or
 // a passing check, 1 when capture or a check failed, 2 for a usage error.
@@ -43,6 +44,8 @@ Usage:
                                                 (same as: capture --check-config --config capture.yaml)
   capture add-partitions --config capture.yaml --topic T --partitions N [--barrier-only]
                                                 grow a topic without breaking per-key order (stop capture first)
+  capture snapshot --config capture.yaml --table db.t [--table ...]
+                                                ask the running capture to snapshot tables (via <prefix>.signals)
   capture help                                  this text
 
 The config file is YAML with ${ENV} references for secrets; see capture/capture.example.yaml.
@@ -72,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkCmd(rest, stdout, stderr)
 	case "add-partitions":
 		return addPartitionsCmd(rest, stdout, stderr)
+	case "snapshot":
+		return snapshotCmd(rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -156,7 +161,7 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var ov app.Overrides
-	from := fs.String("from", "", "start here instead of the stored position: earliest, latest, gtid:<set>, file:<name>:<pos>")
+	from := fs.String("from", "", "start here instead of the stored position: earliest, latest, gtid:<set>, file:<name>:<pos>; MongoDB: latest, time:<RFC3339>, token:<resume token>")
 	fs.BoolVar(&ov.NoTransactions, "no-transactions", false, "at-least-once delivery without Kafka transactions")
 	fs.StringVar(&ov.Listen, "listen", "", "metrics and health address, host:port (overrides http.listen)")
 	fs.StringVar(&ov.LogLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
@@ -174,7 +179,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *from != "" {
-		if err := app.CheckFrom(*from); err != nil {
+		if err := app.CheckStart(cfg, *from); err != nil {
 			fmt.Fprintf(stderr, "capture: %v\n", err)
 			return 2
 		}
@@ -232,5 +237,44 @@ func addPartitionsCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: %d -> %d partitions, barrier %s written to every partition; start capture again\n", *topic, res.From, res.To, res.Barrier)
+	return 0
+}
+
+// tableList is a repeatable --table flag.
+type tableList []string
+
+func (t *tableList) String() string { return strings.Join(*t, ",") }
+func (t *tableList) Set(v string) error {
+	if i := strings.IndexByte(v, '.'); i <= 0 || i == len(v)-1 {
+		return fmt.Errorf("%q: want db.table", v)
+	}
+	*t = append(*t, v)
+	return nil
+}
+
+func snapshotCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
+	var tables tableList
+	fs.Var(&tables, "table", "db.table to snapshot (repeatable, required)")
+	path, code, ok := parse(fs, args, stderr)
+	if !ok {
+		return code
+	}
+	if len(tables) == 0 {
+		fmt.Fprintln(stderr, "capture snapshot: at least one --table db.table is required")
+		return 2
+	}
+	cfg, ok := load(path, stderr)
+	if !ok {
+		return 1
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	topic, off, err := app.RequestSnapshot(ctx, cfg, tables)
+	if err != nil {
+		fmt.Fprintf(stderr, "capture snapshot: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "snapshot of %s requested (topic %s offset %d); the running capture %s picks it up\n", tables.String(), topic, off, cfg.Name)
 	return 0
 }

@@ -36,12 +36,19 @@ type Config struct {
 	// nor a unique NOT NULL key: refuse (default, capture stops naming the
 	// table) or full_row (key its messages by the whole row).
 	Keyless string `yaml:"keyless"`
+	// DropOrigins lists the origin tags (apply's target.origin) whose
+	// transactions are not published: the apply instances that write into
+	// this source, in two-way replication. Their bookkeeping tables
+	// (sluice_origin, sluice_offsets) are never published either way.
+	DropOrigins []string `yaml:"drop_origins"`
 	// Format is the message envelope: maxwell (default) or debezium.
 	Format       string       `yaml:"format"`
 	Debezium     Debezium     `yaml:"debezium"`
 	Topics       Topics       `yaml:"topics"`
 	Transactions Transactions `yaml:"transactions"`
 	Start        Start        `yaml:"start"`
+	// Snapshot: initial and on-demand snapshots (MySQL/MariaDB).
+	Snapshot Snapshot `yaml:"snapshot"`
 	// ConnectTimeout bounds each startup check (reaching the source, the
 	// brokers), so a wrong address fails with one clear line instead of
 	// hanging. Default 20s.
@@ -55,11 +62,27 @@ type Config struct {
 	Log   config.Log   `yaml:"log"`
 }
 
-// Source is the MySQL/MariaDB server, or the nodes of a cluster.
+// Source is the MySQL/MariaDB server, or the nodes of a cluster, or a
+// MongoDB deployment (kind mongodb).
 type Source struct {
 	// Kind is mysql or mariadb, refusing a server of the other kind;
-	// empty (default) detects it.
+	// empty (default) detects it; mongodb reads change streams.
 	Kind string `yaml:"kind"`
+	// MongoDB only (kind mongodb). URI is the connection string, a
+	// secret (write it as ${MONGO_URI}). Watch is deployment (default),
+	// database (Database) or collections (Collections, db.collection
+	// names, one stream each); include/exclude filter either way.
+	// FullDocument: updateLookup (default), whenAvailable, required or
+	// off; FullDocumentBeforeChange: off (default), whenAvailable or
+	// required. Pipeline: an Extended JSON array of stages appended to
+	// the change stream ($match, $addFields).
+	URI                      config.Secret `yaml:"uri"`
+	Watch                    string        `yaml:"watch"`
+	Database                 string        `yaml:"database"`
+	Collections              []string      `yaml:"collections"`
+	FullDocument             string        `yaml:"full_document"`
+	FullDocumentBeforeChange string        `yaml:"full_document_before_change"`
+	Pipeline                 string        `yaml:"pipeline"`
 	// Addrs are host:port of the server, then of failover candidates that
 	// have the same GTIDs (Galera nodes, replicas). Only GTID positions
 	// move between servers; with file:pos capture stays on one server.
@@ -154,6 +177,7 @@ func (c *Config) SetDefaults() {
 	c.Transactions = Transactions{Enabled: true, CommitEvery: publish.DefaultCommitEvery, CommitInterval: publish.DefaultCommitInterval,
 		Timeout: publish.DefaultTransactionTimeout}
 	c.Start.Default = "latest"
+	c.Snapshot.setDefaults()
 	c.ConnectTimeout = DefaultConnectTimeout
 	c.ShutdownTimeout = DefaultShutdownTimeout
 	c.Kafka.SetDefaults()
@@ -169,17 +193,27 @@ func (c *Config) Validate() error {
 	if c.Name == "" {
 		p.Add("name", "required: a stable name for this capture (it keys the stored position)")
 	}
-	c.Source.validate(&p)
+	if c.IsMongo() {
+		c.validateMongo(&p)
+	} else {
+		c.Source.validate(&p)
+	}
 	if _, err := filter.New(c.Include, c.Exclude, c.ExcludeColumns); err != nil {
 		addFilterProblems(&p, err)
+	}
+	for i, o := range c.DropOrigins {
+		if o == "" || len(o) > 255 {
+			p.Add(fmt.Sprintf("drop_origins[%d]", i), "%q: want 1 to 255 characters", o)
+		}
 	}
 	if c.Keyless != "refuse" && c.Keyless != "full_row" {
 		p.Add("keyless", "%q: want refuse or full_row", c.Keyless)
 	}
-	if c.Format != "maxwell" && c.Format != "debezium" {
+	if !c.IsMongo() && c.Format != "maxwell" && c.Format != "debezium" {
 		p.Add("format", "%q: want maxwell or debezium", c.Format)
 	}
 	c.Topics.validate(&p)
+	c.Snapshot.validate(&p)
 	t := c.Transactions
 	if t.CommitEvery < 1 {
 		p.Add("transactions.commit_every", "%d: must be at least 1", t.CommitEvery)
@@ -190,7 +224,9 @@ func (c *Config) Validate() error {
 	if t.Timeout < time.Second || t.Timeout <= t.CommitInterval {
 		p.Add("transactions.timeout", "%s: must be at least 1s and longer than commit_interval (%s)", t.Timeout, t.CommitInterval)
 	}
-	if c.Start.Default != "latest" && c.Start.Default != "earliest" {
+	if c.IsMongo() && c.Start.Default != "latest" {
+		p.Add("start.default", "%q: a MongoDB capture starts at latest (use --from time:<RFC3339> or --from token:<resume token>)", c.Start.Default)
+	} else if c.Start.Default != "latest" && c.Start.Default != "earliest" {
 		p.Add("start.default", "%q: want latest or earliest (use --from for an explicit position)", c.Start.Default)
 	}
 	if c.ConnectTimeout < 100*time.Millisecond {
@@ -230,7 +266,10 @@ func (s *Source) validate(p *config.Problems) {
 	switch s.Kind {
 	case "", "mysql", "mariadb":
 	default:
-		p.Add("source.kind", "%q: want mysql, mariadb or empty (detect)", s.Kind)
+		p.Add("source.kind", "%q: want mysql, mariadb, mongodb or empty (detect)", s.Kind)
+	}
+	if s.URI != "" || s.Watch != "" || s.Database != "" || len(s.Collections) > 0 || s.FullDocument != "" || s.FullDocumentBeforeChange != "" || s.Pipeline != "" {
+		p.Add("source.kind", "MongoDB settings (uri, watch, database, collections, full_document, pipeline) need kind: mongodb")
 	}
 	if len(s.Addrs) == 0 {
 		p.Add("source.addrs", "required: at least one host:port")

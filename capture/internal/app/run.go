@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -14,9 +15,12 @@ import (
 	"github.com/sluice-cdc/sluice/capture/internal/binlog"
 	"github.com/sluice-cdc/sluice/capture/internal/filter"
 	"github.com/sluice-cdc/sluice/capture/internal/metrics"
+	"github.com/sluice-cdc/sluice/capture/internal/mongo"
+	"github.com/sluice-cdc/sluice/capture/internal/origin"
 	"github.com/sluice-cdc/sluice/capture/internal/pipeline"
 	"github.com/sluice-cdc/sluice/capture/internal/publish"
 	"github.com/sluice-cdc/sluice/capture/internal/repartition"
+	"github.com/sluice-cdc/sluice/capture/internal/source"
 	"github.com/sluice-cdc/sluice/pkg/format"
 	"github.com/sluice-cdc/sluice/pkg/format/debezium"
 	"github.com/sluice-cdc/sluice/pkg/format/maxwell"
@@ -66,9 +70,23 @@ func run(ctx context.Context, cfg *Config, log *zap.Logger, o Options) error {
 	ready := obs.NewReadiness(readySource, readyKafka)
 	met := metrics.New(reg, cfg.Name, func() { ready.Set(readyKafka, nil) })
 
-	src, err := newReader(cfg, log)
-	if err != nil {
-		return err
+	var src source.Source
+	var bindSnapshot func(*publish.Publisher)
+	if cfg.IsMongo() {
+		m, err := mongo.New(cfg.mongoConfig(log.Named("mongo")))
+		if err != nil {
+			return err
+		}
+		src = m
+	} else {
+		r, bind, err := newReader(cfg, log, reg)
+		if err != nil {
+			return err
+		}
+		src, bindSnapshot = r, bind
+		// Loop prevention: drop (or tag) what apply wrote into this
+		// database; never publish apply's bookkeeping tables.
+		src = origin.New(src, cfg.DropOrigins, func(o string, n int) { met.OriginDropped(o, n) })
 	}
 	// publish.New logs the at-least-once warning itself when transactions
 	// are off, so it appears exactly once whichever way they were turned
@@ -78,21 +96,32 @@ func run(ctx context.Context, cfg *Config, log *zap.Logger, o Options) error {
 		return err
 	}
 	defer pub.Close()
+	if bindSnapshot != nil {
+		bindSnapshot(pub)
+	}
 
-	rep, err := CheckSource(ctx, cfg)
-	if err != nil {
-		return startErr(ctx, err)
-	}
-	for _, c := range rep.Checks {
-		if !c.OK && !c.Fatal {
-			log.Warn("preflight", zap.String("server", rep.Addr), zap.String("check", c.String()))
+	var srcAddr string
+	if cfg.IsMongo() {
+		if srcAddr, err = checkMongo(ctx, cfg); err != nil {
+			return startErr(ctx, err)
 		}
-	}
-	if err := rep.Fatal(); err != nil {
-		return err
-	}
-	if rep.RetentionKnown {
-		met.SetRetention(rep.Retention)
+	} else {
+		rep, err := CheckSource(ctx, cfg)
+		if err != nil {
+			return startErr(ctx, err)
+		}
+		for _, c := range rep.Checks {
+			if !c.OK && !c.Fatal {
+				log.Warn("preflight", zap.String("server", rep.Addr), zap.String("check", c.String()))
+			}
+		}
+		if err := rep.Fatal(); err != nil {
+			return err
+		}
+		if rep.RetentionKnown {
+			met.SetRetention(rep.Retention)
+		}
+		srcAddr = rep.Addr
 	}
 	kopts, err := kafka.ClientOpts(cfg.Kafka)
 	if err != nil {
@@ -111,7 +140,7 @@ func run(ctx context.Context, cfg *Config, log *zap.Logger, o Options) error {
 		o.Listening(addr.String())
 	}
 	// The demo and operators find the metrics address in this line.
-	log.Info("capture running", zap.String("name", cfg.Name), zap.String("version", Version), zap.String("source", rep.Addr),
+	log.Info("capture running", zap.String("name", cfg.Name), zap.String("version", Version), zap.String("source", srcAddr),
 		zap.String("format", cfg.Format), zap.Bool("transactions", cfg.Transactions.Enabled),
 		zap.String("transactional_id", cfg.TransactionalID()), zap.String("metrics", addr.String()))
 
@@ -131,6 +160,10 @@ func run(ctx context.Context, cfg *Config, log *zap.Logger, o Options) error {
 		defer stop()
 		pcfg := pipeline.Config{From: o.From, Default: cfg.Start.Default, ShutdownTimeout: cfg.ShutdownTimeout}
 		err := pipeline.Run(gctx, pcfg, &observedSource{src: src, met: met, ready: ready}, &observedPublisher{pub: pub, ready: ready}, log)
+		if errors.Is(err, binlog.ErrSnapshotDone) {
+			log.Info("initial snapshot committed; exiting (snapshot.mode initial_only)")
+			return nil
+		}
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			// A stop while the pipeline was still starting (reading the
 			// stored position) left nothing half-done: a clean stop. After
@@ -156,39 +189,61 @@ func startErr(ctx context.Context, err error) error {
 	return err
 }
 
-func newReader(cfg *Config, log *zap.Logger) (*binlog.Reader, error) {
+// withMarkers also admits apply's origin marker tables when origins are
+// dropped, wherever they are: a marker in an excluded database still
+// names the transaction its rows belong to.
+func withMarkers(tables func(db, table string) bool, drop []string) func(db, table string) bool {
+	if len(drop) == 0 {
+		return tables
+	}
+	return func(db, table string) bool {
+		return tables(db, table) || strings.EqualFold(table, origin.MarkerTable)
+	}
+}
+
+// newReader builds the binlog reader; bind gives its snapshot setup the
+// publisher's stored state once the publisher exists.
+func newReader(cfg *Config, log *zap.Logger, reg prometheus.Registerer) (r *binlog.Reader, bind func(*publish.Publisher), err error) {
 	flt, err := filter.New(cfg.Include, cfg.Exclude, cfg.ExcludeColumns)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tc, err := cfg.Source.TLS.TLSConfig()
 	if err != nil {
-		return nil, fmt.Errorf("source.%w", err)
+		return nil, nil, fmt.Errorf("source.%w", err)
 	}
 	bcfg := binlog.Config{
 		Addrs: cfg.Source.Addrs, User: cfg.Source.User, Password: cfg.Source.Password.Reveal(), ServerID: cfg.Source.ServerID,
-		Flavor: cfg.Source.Kind, TLS: tc, Tables: flt.Table, KeylessFullRow: cfg.Keyless == "full_row",
+		Flavor: cfg.Source.Kind, TLS: tc, Tables: withMarkers(flt.Table, cfg.DropOrigins), KeylessFullRow: cfg.Keyless == "full_row",
 		HeartbeatPeriod: cfg.Source.Heartbeat, RetryWindow: cfg.Source.RetryWindow,
 		Name: cfg.Name, Version: Version, Logger: log.Named("binlog"),
 	}
 	if flt.HasColumnExcludes() {
 		bcfg.ExcludeColumn = func(db, table, col string) bool { return !flt.Column(db, table, col) }
 	}
-	r, err := binlog.New(bcfg)
-	if err != nil {
-		return nil, fmt.Errorf("building the binlog reader: %w", err)
+	if bcfg.Snapshot, bind, err = snapshotConfig(cfg, log, reg); err != nil {
+		return nil, nil, err
 	}
-	return r, nil
+	r, err = binlog.New(bcfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("building the binlog reader: %w", err)
+	}
+	return r, bind, nil
 }
 
 func newPublisher(cfg *Config, log *zap.Logger, met publish.Metrics) (*publish.Publisher, error) {
 	var enc format.Encoder = &maxwell.Encoder{}
-	if cfg.Format == "debezium" {
+	var docEnc publish.DocEncoder
+	kind := "mysql"
+	switch {
+	case cfg.IsMongo():
+		enc, docEnc, kind = nil, mongoEncoder(cfg), "mongo"
+	case cfg.Format == "debezium":
 		enc = &debezium.Encoder{Opts: debezium.Options{Schema: cfg.Debezium.Schema, Tombstones: cfg.Debezium.Tombstones}}
 	}
 	t, tx := cfg.Topics, cfg.Transactions
 	return publish.New(publish.Config{
-		Kafka: cfg.Kafka, CaptureName: cfg.Name, TransactionalID: cfg.TransactionalID(),
+		Kafka: cfg.Kafka, CaptureName: cfg.Name, TransactionalID: cfg.TransactionalID(), SourceKind: kind, DocEncoder: docEnc,
 		TopicPrefix: t.Prefix, TopicTemplate: t.Template, Partitions: t.Partitions, ReplicationFactor: t.ReplicationFactor,
 		MinInsyncReplicas: t.MinInsyncReplicas, Compression: t.Compression,
 		Encoder: enc, Tombstones: cfg.Debezium.Tombstones,

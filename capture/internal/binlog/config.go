@@ -68,6 +68,9 @@ type Config struct {
 	Name, Version string
 	// Logger receives connection, DDL and failover logs; nil logs nothing.
 	Logger *zap.Logger
+	// Snapshot, when set, runs initial and on-demand snapshots
+	// (snapshot.go); nil never snapshots.
+	Snapshot *SnapshotConfig
 }
 
 // Defaults, as documented on Config.

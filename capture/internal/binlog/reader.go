@@ -49,17 +49,42 @@ func (r *Reader) Run(ctx context.Context, from string, out chan<- source.Item) e
 		srv.close()
 		return err
 	}
+	snap, state, err := r.startSnapshots(ctx, srv)
+	if err != nil {
+		srv.close()
+		return err
+	}
 	st := newStream(r, srv, sp, out)
 	defer func() { st.srv.close() }()
 	r.log.Info("binlog reader starting", zap.String("server", srv.addr), zap.String("version", srv.version),
 		zap.String("from", from), zap.Stringer("position", sp.pos), zap.Bool("gtid", sp.byGTID))
 
+	outer := ctx
+	if snap != nil {
+		// The snapshotter runs beside the stream; its failure (or the
+		// end of an initial_only snapshot) ends Run.
+		st.snap, st.snapJSON = snap, state.JSON()
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := snap.run(ctx, state); err != nil && ctx.Err() == nil {
+				cancel(err)
+			}
+		}()
+		defer func() { cancel(context.Canceled); <-done }()
+	}
+
 	var b backoff
 	failures := 0
 	for {
 		err := st.run(ctx)
+		if outer.Err() != nil {
+			return outer.Err()
+		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 		var lost *connLostError
 		if !errors.As(err, &lost) {

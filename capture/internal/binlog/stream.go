@@ -43,6 +43,15 @@ type stream struct {
 	shapes map[string]*table
 
 	tx txState
+
+	// Snapshots (snapshot.go): the snapshotter, how far the binlog was
+	// read, where the open transaction started, the snapshot state sent
+	// with every Commit and Heartbeat, and the source time of the last.
+	snap       *snapRun
+	read       filePos
+	txStart    filePos
+	snapJSON   string
+	lastTimeMs int64
 }
 
 // txState is the open transaction.
@@ -114,16 +123,31 @@ func (st *stream) run(ctx context.Context) error {
 	st.r.log.Info("streaming binlog", zap.String("server", st.srv.addr), zap.Stringer("position", st.committed))
 	period, dead := st.r.cfg.HeartbeatPeriod, st.r.deadAfter()
 	var idle time.Duration
+	st.read = filePos{}
+	st.updateMark()
 	for {
 		ectx, cancel := context.WithTimeout(ctx, period)
+		if st.snap != nil {
+			st.snap.coord.setWake(cancel)
+		}
 		ev, err := streamer.GetEvent(ectx)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if st.snap != nil && errors.Is(err, context.Canceled) {
+				// Woken: a snapshot chunk is ready.
+				if err := st.snapCheck(ctx, st.readPos()); err != nil {
+					return err
+				}
+				continue
+			}
 			if !errors.Is(err, context.DeadlineExceeded) {
 				return st.streamErr(ctx, err)
+			}
+			if err := st.snapCheck(ctx, st.readPos()); err != nil {
+				return err
 			}
 			// Nothing for a whole period: the source is quiet.
 			if idle += period; idle >= dead {
@@ -135,10 +159,50 @@ func (st *stream) run(ctx context.Context) error {
 			continue
 		}
 		idle = 0
-		if err := st.handle(ctx, ev, nil); err != nil {
+		if st.snap == nil {
+			if err := st.handle(ctx, ev, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := st.handleSnap(ctx, ev); err != nil {
 			return err
 		}
 	}
+}
+
+// handleSnap handles an event while snapshots run: a pending chunk goes
+// out before the first event at or after its position, and the stream's
+// mark follows the events.
+func (st *stream) handleSnap(ctx context.Context, ev *replication.BinlogEvent) error {
+	h := ev.Header
+	var start filePos
+	if h.LogPos > 0 && h.LogPos >= h.EventSize {
+		start = filePos{st.file, uint64(h.LogPos - h.EventSize)}
+		if !st.tx.open {
+			if err := st.snapCheck(ctx, start); err != nil {
+				return err
+			}
+		}
+	}
+	wasOpen := st.tx.open
+	if err := st.handle(ctx, ev, nil); err != nil {
+		return err
+	}
+	if st.tx.open && !wasOpen {
+		st.txStart = start
+	}
+	switch e := ev.Event.(type) {
+	case *replication.RotateEvent:
+		st.read = filePos{string(e.NextLogName), e.Position}
+	case *replication.HeartbeatEvent:
+	default:
+		if h.LogPos > 0 {
+			st.read = filePos{st.file, uint64(h.LogPos)}
+		}
+	}
+	st.updateMark()
+	return nil
 }
 
 func (st *stream) send(ctx context.Context, it source.Item) error {
@@ -156,7 +220,8 @@ func (st *stream) heartbeat(ctx context.Context) error {
 	if st.tx.open {
 		return nil
 	}
-	if err := st.send(ctx, source.Item{Kind: source.Heartbeat, Position: st.committedJSON, SourceTimeMs: time.Now().UnixMilli()}); err != nil {
+	st.lastTimeMs = time.Now().UnixMilli()
+	if err := st.send(ctx, source.Item{Kind: source.Heartbeat, Position: st.committedJSON, SourceTimeMs: st.lastTimeMs, Snapshot: st.snapJSON}); err != nil {
 		return err
 	}
 	st.progressed = true
@@ -217,7 +282,8 @@ func (st *stream) commit(ctx context.Context, h *replication.EventHeader, endPos
 	}
 	id := st.tx.id
 	st.abandonTx()
-	if err := st.send(ctx, source.Item{Kind: source.Commit, Position: st.committedJSON, SourceTimeMs: int64(h.Timestamp) * 1000, TxID: id}); err != nil {
+	st.lastTimeMs = int64(h.Timestamp) * 1000
+	if err := st.send(ctx, source.Item{Kind: source.Commit, Position: st.committedJSON, SourceTimeMs: st.lastTimeMs, TxID: id, Snapshot: st.snapJSON}); err != nil {
 		return err
 	}
 	st.progressed = true

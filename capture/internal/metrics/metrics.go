@@ -43,6 +43,7 @@ type Capture struct {
 	events       *prometheus.CounterVec
 	transactions prometheus.Counter
 	errors       *prometheus.CounterVec
+	originDrops  *prometheus.CounterVec
 	onCommit     func()
 	now          func() time.Time // tests
 
@@ -75,11 +76,15 @@ func New(reg prometheus.Registerer, name string, onCommit func()) *Capture {
 			Help: "Errors by kind: fenced, transaction_timeout, produce, commit, encode, topic, position, source (a source broke the item contract), " +
 				"source_interrupted (connection lost inside a transaction: restarted from the last committed position), source_failed (the source stopped with an error)."},
 			[]string{"kind"}),
+		originDrops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_capture_origin_dropped_total",
+			Help: "Row events not published because their transaction carries an origin in drop_origins (written by apply: loop prevention), by origin. " +
+				"Counted when read, so a restart may count a row again."},
+			[]string{"origin"}),
 		onCommit: onCommit,
 		now:      time.Now,
 	}
 	m.retentionSec.Store(-1)
-	reg.MustRegister(m.events, m.transactions, m.errors, &collector{m: m})
+	reg.MustRegister(m.events, m.transactions, m.errors, m.originDrops, &collector{m: m})
 	for _, k := range ErrorKinds {
 		m.errors.WithLabelValues(k)
 	}
@@ -106,6 +111,11 @@ func (m *Capture) Committed(sourceTimeMs int64) {
 // Error implements publish.Metrics; the app also counts source failures
 // with it (kinds in ErrorKinds).
 func (m *Capture) Error(kind string) { m.errors.WithLabelValues(kind).Inc() }
+
+// OriginDropped counts n row events of origin left out (loop prevention).
+func (m *Capture) OriginDropped(origin string, n int) {
+	m.originDrops.WithLabelValues(origin).Add(float64(n))
+}
 
 // Read records a transaction boundary the source handed to the publisher:
 // a Commit (heartbeat false) or a Heartbeat item, with its position (JSON,

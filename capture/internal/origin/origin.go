@@ -130,7 +130,7 @@ func (t *txState) step(it *source.Item, drop map[string]bool) (bool, error) {
 		return true, nil
 	}
 	e := &it.Event
-	if strings.EqualFold(e.Table, MarkerTable) {
+	if strings.EqualFold(e.Table, MarkerTable) && e.Op <= event.OpDelete && e.Op >= event.OpInsert {
 		o, err := markerOrigin(e)
 		if err != nil {
 			return false, err

@@ -54,8 +54,18 @@ type Config struct {
 	// TopicConfigs are extra configs of created topics (e.g. retention.ms).
 	TopicConfigs map[string]string
 
-	// Encoder writes keys and values. Required.
+	// Encoder writes keys and values of row events (Row items). Required
+	// unless DocEncoder is set.
 	Encoder format.Encoder
+	// DocEncoder writes keys and values of MongoDB document changes
+	// (Document items). Required unless Encoder is set.
+	DocEncoder DocEncoder
+	// MaxMessageBytes is the largest record (key, value and headers) a
+	// document change may make; a larger one fails the run naming its
+	// size and the limit (G6) instead of failing inside the producer.
+	// Default BatchMaxBytes, else franz-go's 1000012 (Kafka's
+	// message.max.bytes default).
+	MaxMessageBytes int
 	// Tombstones follows each delete with a record of the same key and a
 	// null value, for compacted topics (Debezium style). It is also on
 	// when Encoder is a *debezium.Encoder with Opts.Tombstones.
@@ -108,6 +118,9 @@ const (
 	DefaultTransactionTimeout = 60 * time.Second
 	DefaultMaxBufferedRecords = 10000
 	DefaultMaxBufferedBytes   = 64 << 20
+	// DefaultMaxMessageBytes is franz-go's producer batch limit, Kafka's
+	// message.max.bytes default.
+	DefaultMaxMessageBytes = 1000012
 )
 
 func (c *Config) setDefaults() {
@@ -150,6 +163,12 @@ func (c *Config) setDefaults() {
 	if c.MaxBufferedBytes == 0 {
 		c.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+		if c.BatchMaxBytes > 0 {
+			c.MaxMessageBytes = int(c.BatchMaxBytes)
+		}
+	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
@@ -165,7 +184,7 @@ func (c *Config) validate() error {
 	if c.CaptureName == "" {
 		bad("capture name is required (it keys the position record)")
 	}
-	if c.Encoder == nil {
+	if c.Encoder == nil && c.DocEncoder == nil {
 		bad("an encoder (format) is required")
 	}
 	if c.SourceKind != "mysql" && c.SourceKind != "mongo" {

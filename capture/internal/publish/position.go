@@ -34,14 +34,25 @@ func (p *Publisher) LastPosition(ctx context.Context) (pos string, ok bool, err 
 	if err := p.ensurePositionsTopic(ctx); err != nil {
 		return "", false, err
 	}
+	p.storedSnap = ""
 	pos, ok, err = p.readPosition(ctx)
 	if err != nil {
 		return "", false, fmt.Errorf("reading the last position of capture %s from topic %s: %w", p.cfg.CaptureName, p.cfg.PositionsTopic, err)
 	}
+	p.looked, p.stored = true, ok
 	if ok {
 		p.pos, p.written, p.writtenAt = pos, pos, time.Now()
+		p.snap, p.writtenSnap = p.storedSnap, p.storedSnap
 	}
 	return pos, ok, nil
+}
+
+// StoredSnapshot returns the snapshot state stored with the position the
+// last LastPosition returned ("" none), and fresh: LastPosition found no
+// stored position at all. Before any LastPosition (an explicit --from)
+// it returns "", false: no snapshot to resume, and not a first start.
+func (p *Publisher) StoredSnapshot() (state string, fresh bool) {
+	return p.storedSnap, p.looked && !p.stored
 }
 
 // fence sends InitProducerID for the transactional id, as a new producer
@@ -107,6 +118,12 @@ func (p *Publisher) ensurePositionsTopic(ctx context.Context) error {
 
 // positionRecord is the record storing pos (schemas/position.schema.json).
 func (p *Publisher) positionRecord(pos string) (*kgo.Record, error) {
+	return p.positionSnapRecord(pos, "")
+}
+
+// positionSnapRecord is the record storing pos and the snapshot state
+// snap ("" none).
+func (p *Publisher) positionSnapRecord(pos, snap string) (*kgo.Record, error) {
 	v := make([]byte, 0, 64+len(pos))
 	v = append(v, `{"capture":`...)
 	v, err := jsontext.AppendQuote(v, p.cfg.CaptureName)
@@ -117,6 +134,13 @@ func (p *Publisher) positionRecord(pos string) (*kgo.Record, error) {
 	v = append(v, p.cfg.SourceKind...)
 	v = append(v, `":`...)
 	v = append(v, pos...)
+	if snap != "" {
+		if err := checkPosition(snap); err != nil {
+			return nil, fmt.Errorf("snapshot state: %w", err)
+		}
+		v = append(v, `,"snapshot":`...)
+		v = append(v, snap...)
+	}
 	v = append(v, `,"updated_ms":`...)
 	v = strconv.AppendInt(v, time.Now().UnixMilli(), 10)
 	v = append(v, '}')
@@ -138,6 +162,8 @@ type positionValue struct {
 	Capture string         `json:"capture"`
 	MySQL   jsontext.Value `json:"mysql"`
 	Mongo   jsontext.Value `json:"mongo"`
+	// Snapshot is the snapshot state stored with the position.
+	Snapshot jsontext.Value `json:"snapshot"`
 }
 
 // parsePosition returns the position of kind stored in a record value;
@@ -265,6 +291,11 @@ func (p *Publisher) readPosition(ctx context.Context) (string, bool, error) {
 	}
 	if best == nil {
 		return "", false, nil
+	}
+	p.storedSnap = ""
+	var sv positionValue
+	if best.Value != nil && json.Unmarshal(best.Value, &sv) == nil && len(sv.Snapshot) > 0 && sv.Snapshot.Kind() == '{' {
+		p.storedSnap = string(sv.Snapshot)
 	}
 	return parsePosition(p.cfg.CaptureName, p.cfg.SourceKind, best.Value)
 }

@@ -53,6 +53,11 @@ type Publisher struct {
 	posTimeMs  int64
 	written    string // last position written to the positions topic
 	writtenAt  time.Time
+	// snap is the snapshot state of the last Commit/Heartbeat (stored
+	// with pos), writtenSnap the one last written; storedSnap what
+	// LastPosition read, and looked/stored whether it read anything.
+	snap, writtenSnap, storedSnap string
+	looked, stored                bool
 
 	// failure is the first delivery error reported by a promise.
 	mu      sync.Mutex
@@ -107,7 +112,7 @@ func New(cfg Config) (*Publisher, error) {
 		cfg: cfg, log: cfg.Logger, met: cfg.Metrics, baseOpts: base, cl: cl, adm: kadm.NewClient(cl),
 		topics: topics, ensured: map[string]bool{}, types: map[[2]string]*typesEntry{},
 		topicCfgs:  kafka.TopicConfigs(topicCompression, cfg.MinInsyncReplicas, cfg.TopicConfigs),
-		formatHdr:  []byte(cfg.Encoder.Name()),
+		formatHdr:  []byte(formatName(&cfg)),
 		counts:     map[countKey]int{},
 		atBoundary: true,
 	}
@@ -195,6 +200,17 @@ func (p *Publisher) handle(ctx context.Context, it source.Item) (string, error) 
 		p.txnRows++
 		p.counts[countKey{it.Event.Database, it.Event.Table, it.Event.Op}]++
 		return "", nil
+	case source.Document:
+		if err := p.begin(); err != nil {
+			return "commit", err
+		}
+		p.atBoundary = false
+		if kind, err := p.produceDoc(ctx, it.Doc); err != nil {
+			return kind, err
+		}
+		p.txnRows++
+		p.counts[countKey{it.Doc.Change.DB, it.Doc.Change.Collection, it.Doc.Change.Op}]++
+		return "", nil
 	case source.Commit, source.Heartbeat:
 		if it.Kind == source.Heartbeat && !p.atBoundary {
 			return "source", errors.New("source sent a heartbeat inside a transaction (rows since the last commit); a heartbeat may only follow a commit")
@@ -202,7 +218,7 @@ func (p *Publisher) handle(ctx context.Context, it source.Item) (string, error) 
 		if err := checkPosition(it.Position); err != nil {
 			return "source", fmt.Errorf("source sent a %s with a bad position: %w", kindName(it.Kind), err)
 		}
-		p.atBoundary, p.pos, p.posTimeMs = true, it.Position, it.SourceTimeMs
+		p.atBoundary, p.pos, p.posTimeMs, p.snap = true, it.Position, it.SourceTimeMs, it.Snapshot
 		return "commit", p.atCommitPoint(ctx)
 	}
 	return "source", fmt.Errorf("source sent an item of unknown kind %d", it.Kind)
@@ -226,7 +242,7 @@ func (p *Publisher) atCommitPoint(ctx context.Context) error {
 	switch {
 	case p.inTxn && (p.txnRows >= p.cfg.CommitEvery || now.Sub(p.txnStart) >= p.cfg.CommitInterval):
 		return p.commit(ctx)
-	case !p.inTxn && p.pos != p.written && now.Sub(p.writtenAt) >= p.cfg.CommitInterval:
+	case !p.inTxn && (p.pos != p.written || p.snap != p.writtenSnap) && now.Sub(p.writtenAt) >= p.cfg.CommitInterval:
 		return p.commit(ctx)
 	}
 	return nil

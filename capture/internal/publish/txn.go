@@ -48,7 +48,7 @@ func (p *Publisher) commit(ctx context.Context) error {
 	if err := p.begin(); err != nil {
 		return err
 	}
-	rec, err := p.positionRecord(p.pos)
+	rec, err := p.positionSnapRecord(p.pos, p.snap)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (p *Publisher) commit(ctx context.Context) error {
 		ce.Write(zap.Int("rows", p.txnRows), zap.Duration("open", time.Since(p.txnStart)), obs.Position(p.pos))
 	}
 	p.inTxn, p.txnRows = false, 0
-	p.written, p.writtenAt = p.pos, time.Now()
+	p.written, p.writtenAt, p.writtenSnap = p.pos, time.Now(), p.snap
 	return nil
 }
 
@@ -107,7 +107,7 @@ func (p *Publisher) abort(ctx context.Context) error {
 	// dropped: forget them, or a later commit or heartbeat write would
 	// store a position past rows never delivered. The source restarts from
 	// the written position.
-	p.pos, p.atBoundary = p.written, true
+	p.pos, p.atBoundary, p.snap = p.written, true, p.writtenSnap
 	if p.cfg.NoTransactions {
 		return nil
 	}

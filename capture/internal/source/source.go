@@ -15,6 +15,7 @@ import (
 	"context"
 
 	"github.com/sluice-cdc/sluice/pkg/event"
+	"github.com/sluice-cdc/sluice/pkg/format/debezium"
 )
 
 // Kind says what an Item carries.
@@ -28,12 +29,17 @@ const (
 	// Heartbeat carries a newer position on a quiet source (no rows since
 	// the last Commit), so the stored position and the lag stay true.
 	Heartbeat
+	// Document is one MongoDB document change in Doc. It is a row of the
+	// transaction the next Commit ends, like Row.
+	Document
 )
 
 // Item is one unit from a source.
 type Item struct {
 	Kind  Kind
 	Event event.Event // Row only
+	// Doc is the document change of a Document item.
+	Doc *Doc
 	// Position is the resume position (pkg/position JSON text); set on
 	// Commit and Heartbeat.
 	Position string
@@ -42,6 +48,11 @@ type Item struct {
 	SourceTimeMs int64
 	// TxID identifies the committed transaction on Commit items, for logs.
 	TxID string
+	// Snapshot is the snapshot progress to store with Position (a JSON
+	// object; "" when no snapshot is running), set on Commit and Heartbeat
+	// items of sources that snapshot. The publisher writes it into the
+	// position record's "snapshot" member in the same Kafka transaction.
+	Snapshot string
 }
 
 // Source streams changes. Run sends items to out until ctx is cancelled
@@ -51,4 +62,17 @@ type Item struct {
 // start spec understood by the source ("earliest", "latest", ...).
 type Source interface {
 	Run(ctx context.Context, from string, out chan<- Item) error
+}
+
+// Doc is one change of a MongoDB source: the Debezium-shaped change (DB,
+// Collection, key, documents as canonical Extended JSON), and the
+// change-stream event itself as canonical Extended JSON for formats that
+// publish it as is (the "changestream" style).
+type Doc struct {
+	Change debezium.MongoChange
+	// Event is the whole change event as canonical Extended JSON v2.
+	Event string
+	// Position is the position after this change (pkg/position Mongo
+	// JSON); it goes into the position header.
+	Position string
 }

@@ -1,0 +1,447 @@
+package binlog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sluice-cdc/sluice/capture/internal/source"
+	"github.com/sluice-cdc/sluice/pkg/event"
+)
+
+// SnapshotConfig turns snapshots on (Config.Snapshot); see snapshot.go.
+type SnapshotConfig struct {
+	// ChunkSize is the rows per chunk. Default 10000.
+	ChunkSize int
+	// Resume returns the snapshot state stored with the position Run
+	// starts from ("" none), and fresh: no position was stored at all (a
+	// first start), when Initial applies.
+	Resume func() (state string, fresh bool)
+	// Initial snapshots every captured table on a fresh start.
+	Initial bool
+	// InitialOnly stops Run with ErrSnapshotDone once the initial
+	// snapshot is committed, instead of streaming on.
+	InitialOnly bool
+	// Signals, when set, delivers on-demand requests from the offset
+	// stored in the state; see Signal.
+	Signals func(ctx context.Context, from int64, out chan<- Signal) error
+	// Progress, when set, is called after every chunk; it must not block.
+	Progress func(SnapshotProgress)
+}
+
+// Signal is an on-demand snapshot request: tables ("db.table") and the
+// offset after it in the signals topic.
+type Signal struct {
+	Tables []string
+	Next   int64
+}
+
+// SnapshotProgress is reported after every chunk of a table.
+type SnapshotProgress struct {
+	DB, Table string
+	Rows      int64   // rows copied
+	Total     int64   // estimated rows (information_schema)
+	RowsPerS  float64 // since the table started in this run
+	ETA       time.Duration
+	Done      bool
+}
+
+// ErrSnapshotDone ends Run with snapshot mode initial_only once the
+// initial snapshot is committed.
+var ErrSnapshotDone = errors.New("initial snapshot complete (snapshot.mode initial_only)")
+
+const defaultChunkSize = 10000
+
+// chunk is one chunk ready to be emitted.
+type chunk struct {
+	meta            *snapMeta
+	rows            [][]event.Value
+	start, complete bool
+	state           string // snapshot state after the chunk
+}
+
+// snapRun is the snapshotter of one Run.
+type snapRun struct {
+	r     *Reader
+	cfg   *SnapshotConfig
+	coord snapCoord
+	log   *zap.Logger
+
+	db     *sql.DB
+	dbAddr string
+	dbID   uint32
+	flavor string
+	meta   *snapMeta
+
+	// rate of the current table in this run
+	runStart time.Time
+	runRows  int64
+	lastLog  time.Time
+}
+
+// run copies the queued tables until ctx ends, the queue is empty (and no
+// signals are configured) or it fails.
+func (s *snapRun) run(ctx context.Context, state SnapshotState) error {
+	defer func() {
+		if s.db != nil {
+			s.db.Close()
+		}
+	}()
+	var sigs chan Signal
+	if s.cfg.Signals != nil {
+		sigs = make(chan Signal, 1)
+		go func() {
+			if err := s.cfg.Signals(ctx, state.SignalsOffset, sigs); err != nil && ctx.Err() == nil {
+				s.log.Error("reading snapshot signals failed; on-demand snapshots stop until restart", zap.Error(err))
+			}
+		}()
+	}
+	initialOnly := s.cfg.InitialOnly
+	for {
+		if len(state.Tables) == 0 {
+			if initialOnly {
+				return ErrSnapshotDone
+			}
+			if sigs == nil {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case sig := <-sigs:
+				s.add(&state, sig)
+			}
+			continue
+		}
+		select {
+		case sig := <-sigs:
+			s.add(&state, sig)
+		default:
+		}
+		next, err := s.chunk(ctx, state)
+		if err != nil {
+			return err
+		}
+		state = next
+	}
+}
+
+// add queues the tables of a signal (those not queued already).
+func (s *snapRun) add(state *SnapshotState, sig Signal) {
+	for _, name := range sig.Tables {
+		db, tbl, ok := splitTable(name)
+		if !ok || state.has(db, tbl) {
+			continue
+		}
+		if !s.r.cfg.captures(db, tbl) {
+			s.log.Warn("snapshot request for a table this capture does not capture; ignored", zap.String("table", name))
+			continue
+		}
+		state.Tables = append(state.Tables, SnapshotTable{DB: db, Table: tbl})
+		s.log.Info("snapshot requested", zap.String("table", name))
+	}
+	state.SignalsOffset = sig.Next
+}
+
+func splitTable(name string) (string, string, bool) {
+	for i := 0; i < len(name); i++ {
+		if name[i] == '.' {
+			return name[:i], name[i+1:], i > 0 && i < len(name)-1
+		}
+	}
+	return "", "", false
+}
+
+// connect (re)opens the snapshot pool to the server the stream reads.
+func (s *snapRun) connect(ctx context.Context) (uint32, error) {
+	addr, id := s.coord.server()
+	if addr == "" {
+		return 0, errStaleChunk // the stream has not connected yet
+	}
+	if s.db != nil && s.dbAddr == addr && s.dbID == id {
+		return id, nil
+	}
+	if s.db != nil {
+		s.db.Close()
+		s.db, s.meta = nil, nil
+	}
+	db, err := s.r.openSnapDB(addr)
+	if err != nil {
+		return 0, err
+	}
+	var got uint32
+	var version string
+	if err := db.QueryRowContext(ctx, "SELECT @@server_id, VERSION()").Scan(&got, &version); err != nil {
+		db.Close()
+		return 0, fmt.Errorf("snapshot connection to %s: %w", addr, err)
+	}
+	if got != id {
+		db.Close()
+		return 0, errStaleChunk
+	}
+	s.db, s.dbAddr, s.dbID = db, addr, id
+	s.flavor = flavorMySQL
+	if containsFold(version, "mariadb") {
+		s.flavor = flavorMariaDB
+	}
+	return id, nil
+}
+
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		ok := true
+		for j := 0; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// chunk reads the next chunk of state.Tables[0], has the stream emit it
+// at its position and returns the state after it. A chunk the stream
+// refused (it had passed the position) is read again.
+func (s *snapRun) chunk(ctx context.Context, state SnapshotState) (SnapshotState, error) {
+	wait := 5 * time.Millisecond
+	for {
+		err := s.tryChunk(ctx, &state)
+		if err == nil {
+			return state, nil
+		}
+		if !errors.Is(err, errStaleChunk) {
+			return state, err
+		}
+		select {
+		case <-ctx.Done():
+			return state, ctx.Err()
+		case <-time.After(wait + rand.N(wait)):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// tryChunk reads and emits one chunk; on success *state is the state
+// after it.
+func (s *snapRun) tryChunk(ctx context.Context, state *SnapshotState) error {
+	id, err := s.connect(ctx)
+	if err != nil {
+		return err
+	}
+	t := state.Tables[0]
+	if s.meta == nil || s.meta.db != t.DB || s.meta.table != t.Table {
+		if s.meta, err = s.r.loadMeta(ctx, s.db, s.flavor, t.DB, t.Table); err != nil {
+			return err
+		}
+		s.runStart, s.runRows = time.Now(), 0
+	}
+	var after []any
+	if len(t.After) > 0 {
+		if after, err = decodeKey(t.After, t.After64, s.meta.keyKinds); err != nil {
+			return fatalf("snapshot of %s: %w", t.Name(), err)
+		}
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK") //nolint:errcheck // read-only; ends the snapshot
+	at, err := snapshotPos(ctx, conn, s.flavor)
+	if err != nil {
+		return err
+	}
+	b, err := s.coord.announce(at, id)
+	if err != nil {
+		return err
+	}
+	n := s.cfg.ChunkSize
+	rows, err := readRows(ctx, conn, s.meta, after, n+1)
+	if err != nil {
+		s.coord.deliver(b, nil, err)
+		<-b.done
+		return err
+	}
+	conn.ExecContext(ctx, "COMMIT") //nolint:errcheck // read-only
+	next := state.clone()
+	cur := &next.Tables[0]
+	ch := &chunk{meta: s.meta, start: len(t.After) == 0 && t.Rows == 0}
+	if len(rows) > n {
+		rows = rows[:n]
+	} else {
+		ch.complete = true
+	}
+	ch.rows = rows
+	if ch.start {
+		cur.Total = estimateRows(ctx, s.db, t.DB, t.Table)
+		cur.StartedMs = time.Now().UnixMilli()
+	}
+	cur.Rows += int64(len(rows))
+	cur.Chunks++
+	if len(rows) > 0 {
+		last := rows[len(rows)-1]
+		kv := make([]event.Value, len(s.meta.key))
+		for i, k := range s.meta.key {
+			kv[i] = last[k]
+		}
+		cur.After, cur.After64 = encodeKey(kv)
+	}
+	done := *cur
+	if ch.complete {
+		next.Tables = next.Tables[1:]
+		next.Done = append(next.Done, t.Name())
+		if len(next.Tables) == 0 {
+			next.Done = nil
+		}
+	}
+	ch.state = next.JSON()
+	s.coord.deliver(b, ch, nil)
+	select {
+	case err = <-b.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	*state = next
+	s.runRows += int64(len(rows))
+	s.progress(done, ch.complete)
+	return nil
+}
+
+// progress logs (every 10s and at the end of a table) and reports the
+// progress of a table.
+func (s *snapRun) progress(t SnapshotTable, done bool) {
+	el := time.Since(s.runStart).Seconds()
+	p := SnapshotProgress{DB: t.DB, Table: t.Table, Rows: t.Rows, Total: max(t.Total, t.Rows), Done: done}
+	if el > 0 {
+		p.RowsPerS = float64(s.runRows) / el
+	}
+	if p.RowsPerS > 0 && p.Total > p.Rows && !done {
+		p.ETA = time.Duration(float64(p.Total-p.Rows) / p.RowsPerS * float64(time.Second))
+	}
+	if s.cfg.Progress != nil {
+		s.cfg.Progress(p)
+	}
+	if done || time.Since(s.lastLog) >= 10*time.Second {
+		s.lastLog = time.Now()
+		msg := "snapshot progress"
+		if done {
+			msg = "snapshot of table complete"
+		}
+		s.log.Info(msg, zap.String("table", t.Name()), zap.Int64("rows", p.Rows), zap.Int64("estimated_total", p.Total),
+			zap.Int64("chunks", t.Chunks), zap.Float64("rows_per_s", float64(int64(p.RowsPerS))), zap.Duration("eta", p.ETA.Round(time.Second)))
+	}
+}
+
+// initialTables lists every captured base table, for the initial snapshot.
+func (r *Reader) initialTables(ctx context.Context, db *sql.DB) ([]SnapshotTable, error) {
+	rows, err := db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME")
+	if err != nil {
+		return nil, fmt.Errorf("listing tables for the initial snapshot: %w", err)
+	}
+	defer rows.Close()
+	var out []SnapshotTable
+	for rows.Next() {
+		var d, t string
+		if err := rows.Scan(&d, &t); err != nil {
+			return nil, err
+		}
+		if r.cfg.captures(d, t) {
+			out = append(out, SnapshotTable{DB: d, Table: t})
+		}
+	}
+	return out, rows.Err()
+}
+
+// startSnapshots prepares the snapshotter of a Run: the stored state, or
+// every captured table on a fresh start with Initial. It returns nil when
+// there is nothing to do and nothing can arrive.
+func (r *Reader) startSnapshots(ctx context.Context, srv *server) (*snapRun, SnapshotState, error) {
+	sc := r.cfg.Snapshot
+	if sc == nil {
+		return nil, SnapshotState{}, nil
+	}
+	var stored string
+	fresh := false
+	if sc.Resume != nil {
+		stored, fresh = sc.Resume()
+	}
+	state, err := ParseSnapshotState(stored)
+	if err != nil {
+		return nil, state, fatalf("%w", err)
+	}
+	initialOnly := sc.InitialOnly
+	if fresh && sc.Initial {
+		if state.Tables, err = r.initialTables(ctx, srv.db); err != nil {
+			return nil, state, err
+		}
+		r.log.Info("initial snapshot", zap.Int("tables", len(state.Tables)), zap.Int("chunk_size", sc.ChunkSize))
+	} else if len(state.Tables) > 0 {
+		r.log.Info("resuming snapshot", zap.String("table", state.Tables[0].Name()), zap.Int64("rows_done", state.Tables[0].Rows),
+			zap.Int("tables_queued", len(state.Tables)))
+	}
+	if len(state.Tables) == 0 && sc.Signals == nil && !initialOnly {
+		return nil, state, nil
+	}
+	cfg := *sc
+	cfg.InitialOnly = initialOnly
+	if cfg.ChunkSize <= 0 {
+		cfg.ChunkSize = defaultChunkSize
+	}
+	return &snapRun{r: r, cfg: &cfg, log: r.log.Named("snapshot")}, state, nil
+}
+
+// emitChunk sends a chunk as snapshot rows (with the bootstrap-start and
+// -complete markers around a table) and a Commit item that keeps the
+// position and carries the new snapshot state. Called by the stream at
+// the chunk's position, with no transaction open.
+func (st *stream) emitChunk(ctx context.Context, ch *chunk) error {
+	now := time.Now().UnixMilli()
+	m := ch.meta
+	base := event.Event{Database: m.db, Table: m.table, Columns: m.cols, Key: m.key,
+		Source: event.Source{Connector: st.connector, Name: st.r.cfg.Name, Version: st.r.cfg.Version, ServerID: st.srv.id,
+			File: st.committed.File, Pos: st.committed.Pos},
+		SourceTimeMs: now, EmitTimeMs: now, Position: st.committedJSON}
+	if ch.start {
+		ev := base
+		ev.Op = event.OpSnapshotStart
+		if err := st.send(ctx, source.Item{Kind: source.Row, Event: ev}); err != nil {
+			return err
+		}
+	}
+	for i, row := range ch.rows {
+		ev := base
+		ev.Op, ev.After, ev.Source.Snapshot = event.OpSnapshot, row, "true"
+		if ch.complete && i == len(ch.rows)-1 {
+			ev.Source.Snapshot = "last"
+		}
+		if err := st.send(ctx, source.Item{Kind: source.Row, Event: ev}); err != nil {
+			return err
+		}
+	}
+	if ch.complete {
+		ev := base
+		ev.Op = event.OpSnapshotComplete
+		if err := st.send(ctx, source.Item{Kind: source.Row, Event: ev}); err != nil {
+			return err
+		}
+	}
+	st.snapJSON = ch.state
+	return st.send(ctx, source.Item{Kind: source.Commit, Position: st.committedJSON, SourceTimeMs: st.lastTimeMs,
+		TxID: "snapshot " + m.db + "." + m.table, Snapshot: st.snapJSON})
+}
