@@ -55,6 +55,13 @@ func New(cfg Config, s sink.Sink) (*Consumer, error) {
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.lost),
 		kgo.AdjustFetchOffsetsFn(c.adjustOffsets),
+		// Memory (G7): records pin their whole decompressed batch until
+		// the worker has written them, and JSON compresses ~10x, so what a
+		// fetch may bring is multiplied by the records queued per
+		// partition. Small fetches keep that bounded well below franz-go's
+		// 50 MiB default without costing throughput.
+		kgo.FetchMaxBytes(8<<20),
+		kgo.FetchMaxPartitionBytes(512<<10),
 	)
 	if cfg.TopicRegex {
 		opts = append(opts, kgo.ConsumeRegex())
@@ -88,7 +95,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer c.cl.Close()
 	var runErr error
 	for {
-		fetches := c.cl.PollRecords(ctx, 10000)
+		fetches := c.cl.PollRecords(ctx, c.cfg.BatchRows)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			break
 		}

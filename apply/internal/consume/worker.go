@@ -71,7 +71,7 @@ func newWorker(c *Consumer, topic string, p int32) *worker {
 	dec, _ := decode.New(c.cfg.Format) // format checked by Config.validate
 	w := &worker{
 		c: c, topic: topic, partition: p, ready: "partition " + topic + "/" + strconv.Itoa(int(p)),
-		in: make(chan []*kgo.Record, 4), ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		in: make(chan []*kgo.Record, 2), ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		dec: dec, mapper: mapping.New(c.cfg.Mapping), skipped: map[string]int{}, from: -1, skipBelow: -1,
 	}
 	c.cl.ResumeFetchPartitions(map[string][]int32{topic: {p}})
