@@ -8,8 +8,11 @@ import (
 	"strconv"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+
 	"github.com/sluice-cdc/sluice/apply/internal/consume"
 	"github.com/sluice-cdc/sluice/apply/internal/mapping"
+	mongosink "github.com/sluice-cdc/sluice/apply/internal/sink/mongo"
 	"github.com/sluice-cdc/sluice/pkg/config"
 )
 
@@ -48,15 +51,29 @@ type Input struct {
 
 // Target is the database written to.
 type Target struct {
-	// Kind is mysql (also MariaDB) or postgres.
+	// Kind is mysql (also MariaDB), postgres or mongodb.
 	Kind string `yaml:"kind"`
 	// DSN: for mysql the go-sql-driver form
 	// (user:pass@tcp(host:3306)/db), for postgres a URL or key=value
-	// string. Usually "${TARGET_DSN}"; it is never logged.
+	// string, for mongodb a connection string (mongodb://...). Usually
+	// "${TARGET_DSN}"; it is never logged.
 	DSN config.Secret `yaml:"dsn"`
 	// Schema is the default PostgreSQL schema (default public); for mysql
 	// the DSN's database is the default.
 	Schema string `yaml:"schema"`
+	// Database (mongodb only) holds the sluice_offsets collection and the
+	// collections of rows whose source names no database (mapping
+	// targets without a database part); default the connection string's
+	// database.
+	Database string `yaml:"database"`
+	// Decimals (mongodb only): how SQL DECIMAL values are stored:
+	// decimal128 (default) or string (servers without Decimal128, such
+	// as FerretDB).
+	Decimals string `yaml:"decimals"`
+	// SubMillis (mongodb only): DATETIME/TIMESTAMP values with digits
+	// below the millisecond, which a BSON date cannot hold: error
+	// (default), truncate or string.
+	SubMillis string `yaml:"sub_millis"`
 	// ZeroDates: what to do with MySQL zero dates (0000-00-00): keep
 	// (mysql default; write them as they are), null (postgres default;
 	// write NULL and count sluice_apply_zero_dates_total) or error.
@@ -121,28 +138,32 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch c.Input.Format {
-	case "auto", "maxwell", "debezium":
+	case "auto", "maxwell", "debezium", "changestream":
 	default:
-		p.Add("input.format", "%q: want auto, maxwell or debezium", c.Input.Format)
+		p.Add("input.format", "%q: want auto, maxwell, debezium or changestream", c.Input.Format)
 	}
 	switch c.Target.Kind {
-	case "mysql", "mariadb", "postgres":
+	case "mysql", "mariadb", "postgres", "mongodb":
 	case "":
-		p.Add("target.kind", "required: mysql or postgres")
+		p.Add("target.kind", "required: mysql, postgres or mongodb")
 	default:
-		p.Add("target.kind", "%q: want mysql or postgres (mongodb arrives with the MongoDB issue)", c.Target.Kind)
+		p.Add("target.kind", "%q: want mysql, postgres or mongodb", c.Target.Kind)
 	}
 	if c.Target.DSN == "" {
 		p.Add("target.dsn", "required (e.g. \"${TARGET_DSN}\")")
 	}
-	if c.Target.Origin != "" && c.Target.Kind == "postgres" {
+	if c.Target.Origin != "" && (c.Target.Kind == "postgres" || c.Target.Kind == "mongodb") {
 		p.Add("target.origin", "loop prevention needs a MySQL/MariaDB target (capture reads only those)")
 	}
+	c.Target.validateMongo(&p)
 	if len(c.Target.Origin) > 255 {
 		p.Add("target.origin", "longer than 255 characters")
 	}
 	switch c.Target.ZeroDates {
 	case "", "keep", "null", "error":
+		if c.Target.ZeroDates != "" && c.Target.Kind == "mongodb" {
+			p.Add("target.zero_dates", "applies to SQL targets; a MongoDB target stores zero dates as their text")
+		}
 		if c.Target.ZeroDates == "keep" && c.Target.Kind == "postgres" {
 			p.Add("target.zero_dates", "keep: PostgreSQL cannot hold zero dates; use null or error")
 		}
@@ -184,4 +205,48 @@ func (c *Config) Validate() error {
 	p.Merge("http", c.HTTP.Validate())
 	p.Merge("log", c.Log.Validate())
 	return p.Err()
+}
+
+// validateMongo checks the mongodb-only settings, and that they are not
+// set for other kinds.
+func (t *Target) validateMongo(p *config.Problems) {
+	if t.Kind != "mongodb" {
+		for _, f := range []struct{ name, v string }{{"database", t.Database}, {"decimals", t.Decimals}, {"sub_millis", t.SubMillis}} {
+			if f.v != "" {
+				p.Add("target."+f.name, "applies to mongodb targets only")
+			}
+		}
+		return
+	}
+	if t.Schema != "" {
+		p.Add("target.schema", "not for mongodb: set target.database")
+	}
+	if t.DSN != "" {
+		if _, err := connstring.ParseAndValidate(t.DSN.Reveal()); err != nil {
+			p.Add("target.dsn", "not a MongoDB connection string (mongodb://host/db or mongodb+srv://...)")
+		} else if t.database() == "" {
+			p.Add("target.database", "required: the connection string names no database (it holds sluice_offsets and the collections of rows without a database)")
+		}
+	}
+	switch t.Decimals {
+	case "", mongosink.DecimalsDecimal128, mongosink.DecimalsString:
+	default:
+		p.Add("target.decimals", "%q: want decimal128 or string", t.Decimals)
+	}
+	switch t.SubMillis {
+	case "", mongosink.SubMillisError, mongosink.SubMillisTruncate, mongosink.SubMillisString:
+	default:
+		p.Add("target.sub_millis", "%q: want error, truncate or string", t.SubMillis)
+	}
+}
+
+// database is Database, else the connection string's database.
+func (t *Target) database() string {
+	if t.Database != "" {
+		return t.Database
+	}
+	if cs, err := connstring.Parse(t.DSN.Reveal()); err == nil {
+		return cs.Database
+	}
+	return ""
 }

@@ -13,8 +13,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sluice-cdc/sluice/apply/internal/consume"
+	"github.com/sluice-cdc/sluice/apply/internal/docsql"
 	"github.com/sluice-cdc/sluice/apply/internal/metrics"
 	"github.com/sluice-cdc/sluice/apply/internal/sink"
+	mongosink "github.com/sluice-cdc/sluice/apply/internal/sink/mongo"
 	"github.com/sluice-cdc/sluice/apply/internal/sink/mysql"
 	"github.com/sluice-cdc/sluice/apply/internal/sink/postgres"
 	"github.com/sluice-cdc/sluice/pkg/kafka"
@@ -34,7 +36,8 @@ type Options struct {
 	Listening func(addr string)
 }
 
-// OpenSink connects to the configured target.
+// OpenSink connects to the configured target. Rows from a MongoDB source
+// reach a SQL target only through WrapDocuments.
 func OpenSink(ctx context.Context, t Target, log *zap.Logger, zeroDate func()) (sink.Sink, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
@@ -51,8 +54,21 @@ func OpenSink(ctx context.Context, t Target, log *zap.Logger, zeroDate func()) (
 			zd = "null"
 		}
 		return postgres.New(ctx, postgres.Config{DSN: t.DSN.Reveal(), Schema: t.Schema, ZeroDates: zd, Logger: log, OnZeroDate: zeroDate})
+	case "mongodb":
+		return mongosink.New(ctx, mongosink.Config{URI: t.DSN.Reveal(), Database: t.database(), Decimals: t.Decimals,
+			SubMillis: t.SubMillis, Logger: log})
 	}
 	return nil, fmt.Errorf("target kind %q is not supported", t.Kind)
+}
+
+// WrapDocuments puts the document-to-row conversion (docsql) in front of
+// a SQL sink, so MongoDB topics can be applied to it; a MongoDB sink takes
+// documents as they are and is returned unchanged.
+func WrapDocuments(sk sink.Sink, cfg *Config, met *metrics.Apply) (sink.Sink, error) {
+	if cfg.Target.Kind == "mongodb" {
+		return sk, nil
+	}
+	return docsql.Wrap(sk, docsql.Config{Documents: cfg.Mapping.Documents, OnUnmapped: met.UnmappedField})
 }
 
 // CheckKafka fails with a clear error when no broker answers.
@@ -93,6 +109,9 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger, o Options) error {
 		return fmt.Errorf("connecting to the %s target: %w", cfg.Target.Kind, err)
 	}
 	defer sk.Close()
+	if sk, err = WrapDocuments(sk, cfg, met); err != nil {
+		return err
+	}
 	ready.Set("target", nil)
 
 	c, err := consume.New(consume.Config{

@@ -3,7 +3,9 @@
 // with exact column types from sluice.types) and topics written by genuine
 // Maxwell or Debezium (no headers: the style is recognised from the
 // envelope and the types inferred from the JSON), so a Maxwell or Debezium
-// user can adopt apply before capture.
+// user can adopt apply before capture. MongoDB changes (Debezium-style
+// with source.connector mongodb, or the changestream format) become
+// events of "bson" columns by the apply/internal/docrow convention.
 package decode
 
 import (
@@ -26,6 +28,9 @@ const (
 	Auto     = "auto"
 	Maxwell  = format.Maxwell
 	Debezium = format.Debezium
+	// ChangeStream is Mongo capture's native format: the change event
+	// itself as canonical Extended JSON (see mongo.go).
+	ChangeStream = "changestream"
 )
 
 // Skip reasons: records that carry no row change. They are not errors, and
@@ -56,9 +61,9 @@ func New(f string) (*Decoder, error) {
 	switch f {
 	case "", Auto:
 		f = Auto
-	case Maxwell, Debezium:
+	case Maxwell, Debezium, ChangeStream:
 	default:
-		return nil, fmt.Errorf("input format %q: want auto, maxwell or debezium", f)
+		return nil, fmt.Errorf("input format %q: want auto, maxwell, debezium or changestream", f)
 	}
 	return &Decoder{format: f, types: map[string][]event.Column{}}, nil
 }
@@ -115,7 +120,12 @@ func (d *Decoder) Decode(r *kgo.Record, e *event.Event) (skip string, err error)
 				return "", err
 			}
 		}
+	case ChangeStream:
+		return decodeChangeStream(r.Value, e)
 	case Debezium:
+		if isMongoDebezium(r.Value) {
+			return decodeMongoDebezium(r.Key, r.Value, e)
+		}
 		if err := d.dbz.Decode(r.Value, types, e); err != nil {
 			if errors.Is(err, debezium.ErrTombstone) {
 				return SkipTombstone, nil
@@ -157,7 +167,8 @@ func (d *Decoder) parseTypes(h []byte) ([]event.Column, error) {
 // Sniff tells a Maxwell-style value from a Debezium-style one by the
 // top-level member names: Maxwell has "database", "table" and "type"
 // ("database" and "type" alone on its database-create/-alter/-drop DDL
-// records); Debezium has "payload" (Connect wrapper) or "op". Only names
+// records); Debezium has "payload" (Connect wrapper) or "op"; a MongoDB
+// change event (changestream) has "operationType". Only names
 // at the top level count, so a column called "op" inside Maxwell's "data"
 // does not.
 func Sniff(value []byte) (string, error) {
@@ -175,6 +186,8 @@ func Sniff(value []byte) (string, error) {
 		switch name.String() {
 		case "payload", "op":
 			return Debezium, nil
+		case "operationType":
+			return ChangeStream, nil
 		case "database":
 			db = true
 		case "table":

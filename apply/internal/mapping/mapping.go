@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluice-cdc/sluice/apply/internal/docrow"
 	"github.com/sluice-cdc/sluice/apply/internal/sink"
 	"github.com/sluice-cdc/sluice/pkg/config"
 	"github.com/sluice-cdc/sluice/pkg/event"
@@ -48,11 +49,61 @@ type Config struct {
 	// database (MySQL) named after the source database, instead of the
 	// target's default.
 	SchemaFromSource bool `yaml:"schema_from_source"`
+	// Documents says how MongoDB documents become rows of a SQL target.
+	Documents Documents `yaml:"documents"`
+}
+
+// Policies of Documents.
+const (
+	UnmappedError  = "error"
+	UnmappedIgnore = "ignore"
+	AbsentNull     = "null"
+	AbsentKeep     = "keep"
+	JSONRelaxed    = "relaxed"
+	JSONCanonical  = "canonical"
+)
+
+// Documents is the mapping of MongoDB documents to SQL rows (see
+// apply/internal/docsql): top-level fields go to the columns of the same
+// name (after rename), _id to the column "_id" unless renamed (rename:
+// {_id: id}), nested documents and arrays to JSON columns.
+type Documents struct {
+	// UnmappedFields: a field without a target column is an error
+	// (default: the partition stops with a RowError naming the field) or
+	// ignored (not written, counted in sluice_apply_unmapped_fields_total).
+	UnmappedFields string `yaml:"unmapped_fields"`
+	// AbsentFields: a column the full document has no field for is set
+	// to NULL (default: the row mirrors the document, so a removed field
+	// clears its column) or kept as the target has it.
+	AbsentFields string `yaml:"absent_fields"`
+	// JSON is the Extended JSON form of nested values: relaxed (default:
+	// {"n": 1, "at": {"$date": "..."}}, what analytics queries expect) or
+	// canonical (every BSON type kept: {"n": {"$numberInt": "1"}}).
+	JSON string `yaml:"json"`
+}
+
+func (d *Documents) validate(p *config.Problems) {
+	switch d.UnmappedFields {
+	case "", UnmappedError, UnmappedIgnore:
+	default:
+		p.Add("documents.unmapped_fields", "%q: want error or ignore", d.UnmappedFields)
+	}
+	switch d.AbsentFields {
+	case "", AbsentNull, AbsentKeep:
+	default:
+		p.Add("documents.absent_fields", "%q: want null or keep", d.AbsentFields)
+	}
+	switch d.JSON {
+	case "", JSONRelaxed, JSONCanonical:
+	default:
+		p.Add("documents.json", "%q: want relaxed or canonical", d.JSON)
+	}
 }
 
 // Validate reports every problem of the rules.
 func (c *Config) Validate() error {
 	var p config.Problems
+	c.Documents.validate(&p)
 	for i, r := range c.Rules {
 		at := fmt.Sprintf("rules[%d]", i)
 		bad := func(f string, a ...any) { p.Add(at, f, a...) }
@@ -252,7 +303,9 @@ func (m *Mapper) compile(e *event.Event) (*plan, error) {
 		isKey[k] = true
 	}
 	for _, name := range append(append([]string(nil), r.Include...), r.Exclude...) {
-		if e.ColumnIndex(name) < 0 {
+		// A MongoDB document need not have every field: only SQL tables
+		// are checked.
+		if e.ColumnIndex(name) < 0 && !docrow.IsDoc(e.Columns) {
 			return nil, fmt.Errorf("column %q named in include/exclude is not in the source table", name)
 		}
 	}

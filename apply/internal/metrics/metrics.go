@@ -22,6 +22,7 @@ type Apply struct {
 	errors    *prometheus.CounterVec
 	stopped   *prometheus.GaugeVec
 	zeroDates prometheus.Counter
+	unmapped  *prometheus.CounterVec
 }
 
 var _ consume.Metrics = (*Apply)(nil)
@@ -47,8 +48,11 @@ func New(reg prometheus.Registerer, group string) *Apply {
 			Help: "1 while a partition is stopped by a record it cannot apply."}, []string{"topic", "partition"}),
 		zeroDates: prometheus.NewCounter(prometheus.CounterOpts{Name: "sluice_apply_zero_dates_total",
 			Help: "Zero dates written as NULL because the target cannot hold them."}),
+		unmapped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_apply_unmapped_fields_total",
+			Help: "MongoDB document fields left out because the SQL target table has no column for them (mapping.documents.unmapped_fields: ignore), by target table and field."},
+			[]string{"table", "field"}),
 	}
-	reg.MustRegister(m.applied, m.batchRows, m.batchSecs, m.skipped, m.lag, m.errors, m.stopped, m.zeroDates)
+	reg.MustRegister(m.applied, m.batchRows, m.batchSecs, m.skipped, m.lag, m.errors, m.stopped, m.zeroDates, m.unmapped)
 	for _, k := range []string{"decode", "map", "write", "retry", "commit", "fetch", "dlq"} {
 		m.errors.WithLabelValues(k) // export zeros so alerts see the series
 	}
@@ -82,3 +86,7 @@ func (m *Apply) Stopped(topic string, p int32, stopped bool) {
 
 // ZeroDate counts one zero date written as NULL; sinks take it as a hook.
 func (m *Apply) ZeroDate() { m.zeroDates.Inc() }
+
+// UnmappedField counts one document field left out of a SQL row
+// (docsql takes it as a hook).
+func (m *Apply) UnmappedField(table, field string) { m.unmapped.WithLabelValues(table, field).Inc() }

@@ -31,8 +31,10 @@ package binlog
 //     the binlog stream pauses for at most one chunk read. The other
 //     tables keep streaming between chunks.
 //
-// One chunk is in memory at a time: the snapshotter reads the next chunk
-// only after the stream emitted the previous one (G7).
+// At most two chunks are in memory (G7): while the stream emits one, the
+// snapshotter reads the next (announced behind it, at a position no
+// earlier), and hands it over only once the first was emitted; if the
+// first was refused, the second is withdrawn and both are read again.
 //
 // Resuming: the progress (tables queued, current table, last key emitted,
 // rows done) travels in every Commit and Heartbeat item (source.Item
@@ -105,7 +107,9 @@ type snapCoord struct {
 	serverID uint32
 	addr     string
 	wake     func() // interrupts the stream's wait for the next event
-	b        *barrier
+	// bs are the announced chunks in position order: at most two, the
+	// one being emitted or awaited and the one being read after it.
+	bs []*barrier
 }
 
 // announce registers a chunk to be read at position at. It fails with
@@ -116,8 +120,11 @@ func (c *snapCoord) announce(at filePos, serverID uint32) (*barrier, error) {
 	if c.serverID != serverID || c.mark.file == "" || c.mark.cmp(at) > 0 {
 		return nil, errStaleChunk
 	}
+	if n := len(c.bs); n > 0 && (c.bs[n-1].serverID != serverID || c.bs[n-1].at.cmp(at) > 0) {
+		return nil, errStaleChunk
+	}
 	b := &barrier{at: at, serverID: serverID, ready: make(chan struct{}), done: make(chan error, 1)}
-	c.b = b
+	c.bs = append(c.bs, b)
 	return b, nil
 }
 
@@ -154,13 +161,13 @@ func (c *snapCoord) server() (string, uint32) {
 	return c.addr, c.serverID
 }
 
-// dropBarrier refuses a pending chunk (the stream changed servers).
+// dropBarrier refuses the pending chunks (the stream changed servers).
 func (c *snapCoord) dropBarrier() {
 	c.mu.Lock()
-	b := c.b
-	c.b = nil
+	bs := c.bs
+	c.bs = nil
 	c.mu.Unlock()
-	if b != nil {
+	for _, b := range bs {
 		b.done <- errStaleChunk
 	}
 }
@@ -189,8 +196,8 @@ func (st *stream) updateMark() {
 	st.snap.coord.setMark(m, st.srv.id, st.srv.addr)
 }
 
-// snapCheck emits a pending chunk once the stream has reached its
-// position: next is the start of the event about to be handled, or the
+// snapCheck emits the pending chunks whose position the stream has
+// reached: next is the start of the event about to be handled, or the
 // read position when idle. It must only be called with no transaction
 // open.
 func (st *stream) snapCheck(ctx context.Context, next filePos) error {
@@ -198,30 +205,38 @@ func (st *stream) snapCheck(ctx context.Context, next filePos) error {
 		return nil
 	}
 	c := &st.snap.coord
-	c.mu.Lock()
-	b := c.b
-	if b == nil || next.cmp(b.at) < 0 && b.serverID == st.srv.id {
+	for {
+		c.mu.Lock()
+		if len(c.bs) == 0 {
+			c.mu.Unlock()
+			return nil
+		}
+		b := c.bs[0]
+		if next.cmp(b.at) < 0 && b.serverID == st.srv.id {
+			c.mu.Unlock()
+			return nil
+		}
+		c.bs = c.bs[1:]
 		c.mu.Unlock()
-		return nil
+		committed := filePos{st.committed.File, st.committed.Pos}
+		if b.serverID != st.srv.id || committed.cmp(b.at) > 0 {
+			b.done <- errStaleChunk
+			continue
+		}
+		select {
+		case <-b.ready:
+		case <-ctx.Done():
+			b.done <- ctx.Err()
+			return ctx.Err()
+		}
+		if b.failed != nil {
+			b.done <- b.failed
+			continue
+		}
+		err := st.emitChunk(ctx, b.chunk)
+		b.done <- err
+		if err != nil {
+			return err
+		}
 	}
-	c.b = nil
-	c.mu.Unlock()
-	committed := filePos{st.committed.File, st.committed.Pos}
-	if b.serverID != st.srv.id || committed.cmp(b.at) > 0 {
-		b.done <- errStaleChunk
-		return nil
-	}
-	select {
-	case <-b.ready:
-	case <-ctx.Done():
-		b.done <- ctx.Err()
-		return ctx.Err()
-	}
-	if b.failed != nil {
-		b.done <- b.failed
-		return nil
-	}
-	err := st.emitChunk(ctx, b.chunk)
-	b.done <- err
-	return err
 }

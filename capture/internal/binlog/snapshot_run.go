@@ -86,6 +86,10 @@ type snapRun struct {
 
 // run copies the queued tables until ctx ends, the queue is empty (and no
 // signals are configured) or it fails.
+//
+// state is the progress as of the last chunk the stream emitted; p, when
+// set, is the chunk handed over after it, whose outcome is not known yet.
+// The next chunk is read from p's state while the stream emits p.
 func (s *snapRun) run(ctx context.Context, state SnapshotState) error {
 	defer func() {
 		if s.db != nil {
@@ -101,10 +105,24 @@ func (s *snapRun) run(ctx context.Context, state SnapshotState) error {
 			}
 		}()
 	}
-	initialOnly := s.cfg.InitialOnly
+	var p *pending
+	wait := 5 * time.Millisecond
 	for {
+		// A table's last chunk is settled before the next table starts,
+		// so each table's meta and rate stay its own.
+		if p != nil && (p.complete || len(p.next.Tables) == 0) {
+			err := s.settle(ctx, p)
+			if err == nil {
+				state = p.next
+			}
+			p = nil
+			if err != nil && !errors.Is(err, errStaleChunk) {
+				return err
+			}
+			continue
+		}
 		if len(state.Tables) == 0 {
-			if initialOnly {
+			if s.cfg.InitialOnly {
 				return ErrSnapshotDone
 			}
 			if sigs == nil {
@@ -114,36 +132,66 @@ func (s *snapRun) run(ctx context.Context, state SnapshotState) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			case sig := <-sigs:
-				s.add(&state, sig)
+				s.add(&state, sig, true)
 			}
 			continue
 		}
 		select {
 		case sig := <-sigs:
-			s.add(&state, sig)
+			s.add(&state, sig, true)
+			if p != nil {
+				s.add(&p.next, sig, false)
+			}
 		default:
 		}
-		next, err := s.chunk(ctx, state)
-		if err != nil {
+		base := state
+		if p != nil {
+			base = p.next
+		}
+		np, prevErr, err := s.tryChunk(ctx, base, p)
+		if p != nil {
+			if prevErr == nil {
+				state = p.next
+			} else if !errors.Is(prevErr, errStaleChunk) {
+				return prevErr
+			}
+			p = nil
+		}
+		if err == nil && prevErr == nil {
+			p, wait = np, 5*time.Millisecond
+			continue
+		}
+		if err != nil && !errors.Is(err, errStaleChunk) {
 			return err
 		}
-		state = next
+		// A refused chunk is read again, after a pause.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait + rand.N(wait)):
+		}
+		wait = min(2*wait, time.Second)
 	}
 }
 
 // add queues the tables of a signal (those not queued already).
-func (s *snapRun) add(state *SnapshotState, sig Signal) {
+func (s *snapRun) add(state *SnapshotState, sig Signal, logIt bool) {
 	for _, name := range sig.Tables {
 		db, tbl, ok := splitTable(name)
 		if !ok || state.has(db, tbl) {
 			continue
 		}
 		if !s.r.cfg.captures(db, tbl) {
+			if !logIt {
+				continue
+			}
 			s.log.Warn("snapshot request for a table this capture does not capture; ignored", zap.String("table", name))
 			continue
 		}
 		state.Tables = append(state.Tables, SnapshotTable{DB: db, Table: tbl})
-		s.log.Info("snapshot requested", zap.String("table", name))
+		if logIt {
+			s.log.Info("snapshot requested", zap.String("table", name))
+		}
 	}
 	state.SignalsOffset = sig.Next
 }
@@ -212,71 +260,97 @@ func containsFold(s, sub string) bool {
 	return false
 }
 
-// chunk reads the next chunk of state.Tables[0], has the stream emit it
-// at its position and returns the state after it. A chunk the stream
-// refused (it had passed the position) is read again.
-func (s *snapRun) chunk(ctx context.Context, state SnapshotState) (SnapshotState, error) {
-	wait := 5 * time.Millisecond
-	for {
-		err := s.tryChunk(ctx, &state)
-		if err == nil {
-			return state, nil
-		}
-		if !errors.Is(err, errStaleChunk) {
-			return state, err
-		}
-		select {
-		case <-ctx.Done():
-			return state, ctx.Err()
-		case <-time.After(wait + rand.N(wait)):
-		}
-		wait = min(2*wait, time.Second)
-	}
+// pending is a chunk handed over to the stream, its outcome not yet
+// known.
+type pending struct {
+	b        *barrier
+	next     SnapshotState // the state after it
+	table    SnapshotTable // its table's progress after it
+	complete bool
+	rows     int
 }
 
-// tryChunk reads and emits one chunk; on success *state is the state
-// after it.
-func (s *snapRun) tryChunk(ctx context.Context, state *SnapshotState) error {
+// settle waits for the stream's verdict on p: nil once emitted; on
+// success it reports the progress.
+func (s *snapRun) settle(ctx context.Context, p *pending) error {
+	var err error
+	select {
+	case err = <-p.b.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err == nil {
+		s.runRows += int64(p.rows)
+		s.progress(p.table, p.complete)
+	}
+	return err
+}
+
+// tryChunk reads the next chunk of base.Tables[0] and hands it to the
+// stream, returning it as pending. prev, when set, is the chunk handed
+// over before (base is the state after it): tryChunk always settles it,
+// returning its outcome as prevErr, and withdraws the new chunk when prev
+// failed. errStaleChunk (in either) means: read again.
+func (s *snapRun) tryChunk(ctx context.Context, base SnapshotState, prev *pending) (p *pending, prevErr, err error) {
+	settled := prev == nil
+	settlePrev := func() error {
+		if !settled {
+			settled = true
+			prevErr = s.settle(ctx, prev)
+		}
+		return prevErr
+	}
+	defer func() {
+		if settlePrev(); prevErr != nil && p != nil {
+			p = nil
+		}
+	}()
 	id, err := s.connect(ctx)
 	if err != nil {
-		return err
+		return nil, prevErr, err
 	}
-	t := state.Tables[0]
+	t := base.Tables[0]
 	if s.meta == nil || s.meta.db != t.DB || s.meta.table != t.Table {
 		if s.meta, err = s.r.loadMeta(ctx, s.db, s.flavor, t.DB, t.Table); err != nil {
-			return err
+			return nil, prevErr, err
 		}
 		s.runStart, s.runRows = time.Now(), 0
 	}
 	var after []any
 	if len(t.After) > 0 {
 		if after, err = decodeKey(t.After, t.After64, s.meta.keyKinds); err != nil {
-			return fatalf("snapshot of %s: %w", t.Name(), err)
+			return nil, prevErr, fatalf("snapshot of %s: %w", t.Name(), err)
 		}
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return err
+		return nil, prevErr, err
 	}
 	defer conn.Close()
 	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK") //nolint:errcheck // read-only; ends the snapshot
 	at, err := snapshotPos(ctx, conn, s.flavor)
 	if err != nil {
-		return err
+		return nil, prevErr, err
 	}
 	b, err := s.coord.announce(at, id)
 	if err != nil {
-		return err
+		return nil, prevErr, err
 	}
 	n := s.cfg.ChunkSize
 	rows, err := readRows(ctx, conn, s.meta, after, n+1)
+	if err == nil && settlePrev() != nil {
+		err = errStaleChunk // withdrawn: it was read after a chunk that did not make it
+	}
 	if err != nil {
 		s.coord.deliver(b, nil, err)
-		<-b.done
-		return err
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+		}
+		return nil, prevErr, err
 	}
 	conn.ExecContext(ctx, "COMMIT") //nolint:errcheck // read-only
-	next := state.clone()
+	next := base.clone()
 	cur := &next.Tables[0]
 	ch := &chunk{meta: s.meta, start: len(t.After) == 0 && t.Rows == 0}
 	if len(rows) > n {
@@ -309,18 +383,7 @@ func (s *snapRun) tryChunk(ctx context.Context, state *SnapshotState) error {
 	}
 	ch.state = next.JSON()
 	s.coord.deliver(b, ch, nil)
-	select {
-	case err = <-b.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if err != nil {
-		return err
-	}
-	*state = next
-	s.runRows += int64(len(rows))
-	s.progress(done, ch.complete)
-	return nil
+	return &pending{b: b, next: next, table: done, complete: ch.complete, rows: len(rows)}, prevErr, nil
 }
 
 // progress logs (every 10s and at the end of a table) and reports the

@@ -17,6 +17,8 @@ type column struct {
 	dataType string // DATA_TYPE, lower case: "bit", "datetime", ...
 	typ      string // COLUMN_TYPE: "bit(12)", "int(10) unsigned", ...
 	bitWidth int    // n of BIT(n), 0 for other types
+	// generated is set for VIRTUAL and STORED generated columns.
+	generated bool
 	// untyped is how a value of unknown source type (a genuine peer's
 	// message) is read for this column; see sink.ConvertUntyped.
 	untyped sink.Target
@@ -55,7 +57,8 @@ func untypedTarget(dataType string, scale, frac sql.NullInt64) sink.Target {
 // table is a target table's columns, by lower-case name: MySQL column
 // names are case-insensitive, so a mapped "ID" writes column "id".
 type table struct {
-	cols map[string]*column
+	cols  map[string]*column
+	order []*column // in ORDINAL_POSITION order
 }
 
 func (t *table) column(name string) *column { return t.cols[strings.ToLower(name)] }
@@ -108,8 +111,8 @@ func (c *catalog) forget(schema, name string) {
 }
 
 func (c *catalog) load(ctx context.Context, schema, name string) (*table, error) {
-	rows, err := c.db.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, NUMERIC_SCALE, DATETIME_PRECISION FROM information_schema.COLUMNS"+
-		" WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, name)
+	rows, err := c.db.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, NUMERIC_SCALE, DATETIME_PRECISION, EXTRA FROM information_schema.COLUMNS"+
+		" WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", schema, name)
 	if err != nil {
 		return nil, classify(fmt.Errorf("reading the columns of %s.%s: %w", schema, name, err))
 	}
@@ -118,7 +121,8 @@ func (c *catalog) load(ctx context.Context, schema, name string) (*table, error)
 	for rows.Next() {
 		col := &column{}
 		var scale, frac sql.NullInt64
-		if err := rows.Scan(&col.name, &col.dataType, &col.typ, &scale, &frac); err != nil {
+		var extra string
+		if err := rows.Scan(&col.name, &col.dataType, &col.typ, &scale, &frac, &extra); err != nil {
 			return nil, classify(fmt.Errorf("reading the columns of %s.%s: %w", schema, name, err))
 		}
 		col.dataType = strings.ToLower(col.dataType)
@@ -126,7 +130,9 @@ func (c *catalog) load(ctx context.Context, schema, name string) (*table, error)
 		if col.dataType == "bit" {
 			col.bitWidth = typeWidth(col.typ)
 		}
+		col.generated = strings.Contains(strings.ToUpper(extra), "GENERATED")
 		t.cols[strings.ToLower(col.name)] = col
+		t.order = append(t.order, col)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, classify(fmt.Errorf("reading the columns of %s.%s: %w", schema, name, err))
@@ -148,4 +154,20 @@ func typeWidth(typ string) int {
 		return 1
 	}
 	return n
+}
+
+// TargetColumns implements sink.Catalog.
+func (s *Sink) TargetColumns(ctx context.Context, schema, table string, reload bool) ([]sink.TargetColumn, error) {
+	if schema == "" {
+		schema = s.cfg.Database
+	}
+	t, err := s.cat.get(ctx, schema, table, reload)
+	if err != nil || t == nil {
+		return nil, err
+	}
+	out := make([]sink.TargetColumn, len(t.order))
+	for i, c := range t.order {
+		out[i] = sink.TargetColumn{Name: c.name, JSON: c.dataType == "json", Generated: c.generated}
+	}
+	return out, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sluice-cdc/sluice/apply/internal/sink"
 )
 
 // family is what the sink must know about a target column's type to put
@@ -103,6 +105,7 @@ type table struct {
 	schema, name string
 	ident        string // quoted "schema"."table"
 	cols         map[string]*column
+	order        []*column // in attnum order
 	// uniques are the column sets of the table's unique indexes that ON
 	// CONFLICT can use as arbiters (not partial, no expressions, not
 	// deferrable), each sorted.
@@ -171,7 +174,8 @@ FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
 LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
-WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped`
+WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum`
 
 const uniquesSQL = `
 SELECT array_agg(a.attname::text)
@@ -218,6 +222,7 @@ func (s *Sink) loadTable(ctx context.Context, schema, name string) (*table, erro
 			}
 		}
 		t.cols[c.name] = &c
+		t.order = append(t.order, &c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -289,4 +294,20 @@ func familyOf(typname, typtype, category string) family {
 		return famEnum
 	}
 	return famOther
+}
+
+// TargetColumns implements sink.Catalog.
+func (s *Sink) TargetColumns(ctx context.Context, schema, table string, reload bool) ([]sink.TargetColumn, error) {
+	if schema == "" {
+		schema = s.cfg.Schema
+	}
+	t, err := s.table(ctx, schema, table, reload)
+	if err != nil || t == nil {
+		return nil, err
+	}
+	out := make([]sink.TargetColumn, len(t.order))
+	for i, c := range t.order {
+		out[i] = sink.TargetColumn{Name: c.name, JSON: c.fam == famJSON, Generated: c.generated}
+	}
+	return out, nil
 }
