@@ -14,7 +14,7 @@ import (
 )
 
 // recovery is the way out of a purged position (G6).
-const recovery = "the changes in between are lost to capture; recover by re-snapshotting: capture run --from earliest after a snapshot (see README, \"Purged binlog\")"
+const recovery = "the changes in between are lost to capture; recover by re-snapshotting: capture run --from latest, then capture snapshot --table <db.table> for each captured table (see README, \"Purged binlog\")"
 
 // CheckPositionAvailable reports whether the binlog the server would need to
 // stream from p is still there (DESIGN §5). Without a GTID set the binlog
