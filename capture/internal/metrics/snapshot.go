@@ -11,17 +11,22 @@ type Snapshot struct {
 // label capture=name.
 func NewSnapshot(reg prometheus.Registerer, name string) *Snapshot {
 	reg = prometheus.WrapRegistererWith(prometheus.Labels{"capture": name}, reg)
-	g := func(n, help string) *prometheus.GaugeVec {
-		v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: n, Help: help}, []string{"table"})
+	g := func(o prometheus.GaugeOpts) *prometheus.GaugeVec {
+		v := prometheus.NewGaugeVec(o, []string{"table"})
 		reg.MustRegister(v)
 		return v
 	}
 	return &Snapshot{
-		rows:  g("sluice_capture_snapshot_rows", "Rows of the table copied by its snapshot so far (committed chunks)."),
-		total: g("sluice_capture_snapshot_rows_estimated", "Estimated rows of the table (information_schema.TABLES.TABLE_ROWS when its snapshot started)."),
-		rate:  g("sluice_capture_snapshot_rows_per_second", "Snapshot copy rate of the table in this run."),
-		eta:   g("sluice_capture_snapshot_eta_seconds", "Estimated seconds until the table's snapshot completes."),
-		done:  g("sluice_capture_snapshot_complete", "1 once the table's snapshot completed in this run, else 0."),
+		rows: g(prometheus.GaugeOpts{Name: "sluice_capture_snapshot_rows",
+			Help: "Rows of the table copied by its snapshot so far (committed chunks)."}),
+		total: g(prometheus.GaugeOpts{Name: "sluice_capture_snapshot_rows_estimated",
+			Help: "Estimated rows of the table (information_schema.TABLES.TABLE_ROWS when its snapshot started)."}),
+		rate: g(prometheus.GaugeOpts{Name: "sluice_capture_snapshot_rows_per_second",
+			Help: "Snapshot copy rate of the table in this run."}),
+		eta: g(prometheus.GaugeOpts{Name: "sluice_capture_snapshot_eta_seconds",
+			Help: "Estimated seconds until the table's snapshot completes."}),
+		done: g(prometheus.GaugeOpts{Name: "sluice_capture_snapshot_complete",
+			Help: "1 once the table's snapshot completed in this run, else 0."}),
 	}
 }
 
