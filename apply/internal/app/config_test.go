@@ -62,3 +62,40 @@ func TestConfigRejectsUnknownFields(t *testing.T) {
 		t.Fatalf("unknown field: %v", err)
 	}
 }
+
+func TestConfigMongoTarget(t *testing.T) {
+	decode := func(raw string) error {
+		var cfg Config
+		return config.Decode("apply.yaml", []byte(raw), func(string) (string, bool) { return "", false }, &cfg)
+	}
+	base := "group: g\ntopics: [t]\nkafka: {brokers: [\"k:9092\"]}\n"
+	good := []string{
+		"target: {kind: mongodb, dsn: \"mongodb://h:27017/warehouse\"}\n",
+		"target: {kind: mongodb, dsn: \"mongodb://h:27017\", database: w, decimals: string, sub_millis: truncate}\n",
+		"target: {kind: mysql, dsn: \"u:p@tcp(h:3306)/d\"}\nmapping: {documents: {unmapped_fields: ignore, absent_fields: keep, json: canonical}}\ninput: {format: changestream}\n",
+	}
+	for _, g := range good {
+		if err := decode(base + g); err != nil {
+			t.Errorf("%s: %v", g, err)
+		}
+	}
+	err := decode(base + "target: {kind: mongodb, dsn: \"mongodb://h:27017\", origin: x, schema: s, zero_dates: error, decimals: float, sub_millis: round}\n" +
+		"mapping: {documents: {unmapped_fields: drop, absent_fields: zero, json: pretty}}\n")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"target.origin", "target.schema", "target.zero_dates", "target.database", "target.decimals", "target.sub_millis",
+		"documents.unmapped_fields", "documents.absent_fields", "documents.json"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	err = decode(base + "target: {kind: postgres, dsn: x, database: w, decimals: string}\n")
+	if err == nil || !strings.Contains(err.Error(), "target.database") || !strings.Contains(err.Error(), "target.decimals") {
+		t.Errorf("mongo-only settings on postgres: %v", err)
+	}
+	err = decode(base + "target: {kind: mongodb, dsn: \"http://secret@h\"}\n")
+	if err == nil || !strings.Contains(err.Error(), "target.dsn") || strings.Contains(err.Error(), "secret") {
+		t.Errorf("bad uri: %v", err)
+	}
+}

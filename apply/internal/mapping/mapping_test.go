@@ -133,3 +133,25 @@ func TestNullMatchesOnlyNe(t *testing.T) {
 		t.Fatal("NULL should not match eq")
 	}
 }
+
+// Documents vary in their fields: include/exclude may name fields a
+// document lacks, and renaming _id names the SQL key column.
+func TestMapDocuments(t *testing.T) {
+	bsonCol := func(name string) event.Column { return event.Column{Name: name, Type: "bson", Kind: event.JSON} }
+	e := &event.Event{Op: event.OpInsert, Database: "shop", Table: "docs", Columns: []event.Column{bsonCol("_id"), bsonCol("a")},
+		Key: []int{0}, After: []event.Value{event.JSONValue([]byte(`1`)), event.JSONValue([]byte(`"x"`))}}
+	m := New(Config{Rules: []Rule{{Source: "shop.docs", Target: "documents", Exclude: []string{"secret"}, Rename: map[string]string{"_id": "id"}}}})
+	var out sink.Row
+	if _, err := m.Map(e, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Table != "documents" || names(&out) != "id,a" || out.Key[0] != 0 {
+		t.Fatalf("%+v", out)
+	}
+	// A SQL table is still checked.
+	e.Columns = cols
+	e.After = row(1, "paid", "1")
+	if _, err := New(Config{Rules: []Rule{{Source: "shop.orders", Exclude: []string{"nope"}}}}).Map(ev(event.OpInsert, nil, row(1, "a", "1")), &out); err == nil {
+		t.Fatal("excluding a missing column of a SQL table: no error")
+	}
+}

@@ -49,5 +49,6 @@
 // primary key value, or a document of the key columns for a composite key;
 // every column is also a field. Types follow the source column types the
 // rows carry (see convert.go). Rows from a Mongo source use the "bson"
-// column type (see MongoRow).
+// column type of the apply/internal/docrow convention (see rows.go): their
+// values are written as the BSON they were captured as.
 package mongo
