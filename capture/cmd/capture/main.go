@@ -7,6 +7,7 @@
 //	capture check-config --config capture.yaml   (also: capture --check-config --config ...)
 //	capture add-partitions --config capture.yaml --topic T --partitions N [--barrier-only]
 //	capture snapshot --config capture.yaml --table db.t [--table ...]
+//	capture status --config capture.yaml [--url http://host:9090] [--json]
 //
 // Exit status: 0 after a clean run (SIGTERM/SIGINT stop it gracefully) or
 // a passing check, 1 when capture or a check failed, 2 for a usage error.
@@ -46,6 +47,9 @@ Usage:
                                                 grow a topic without breaking per-key order (stop capture first)
   capture snapshot --config capture.yaml --table db.t [--table ...]
                                                 ask the running capture to snapshot tables (via <prefix>.signals)
+  capture status --config capture.yaml [--url http://host:9090] [--json]
+                                                stored position, snapshot progress, pending signals, topic
+                                                end offsets; with --url: source lag, events/s, readiness
   capture help                                  this text
 
 The config file is YAML with ${ENV} references for secrets; see capture/capture.example.yaml.
@@ -77,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return addPartitionsCmd(rest, stdout, stderr)
 	case "snapshot":
 		return snapshotCmd(rest, stdout, stderr)
+	case "status":
+		return statusCmd(rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

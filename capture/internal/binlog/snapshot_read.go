@@ -1,6 +1,7 @@
 package binlog
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -275,25 +276,53 @@ func readRows(ctx context.Context, conn *sql.Conn, m *snapMeta, after []any, lim
 		return nil, fmt.Errorf("snapshot of %s.%s: %w", m.db, m.table, err)
 	}
 	defer rows.Close()
-	raw := make([]any, len(m.cols))
-	dest := make([]any, len(m.cols))
-	for i := range raw {
-		dest[i] = &raw[i]
+	// Numbers come as int64/uint64/float values (scanned into any, no
+	// copy); everything else as bytes scanned into RawBytes, which point
+	// into the driver's buffer until the next row: fromDriver copies what
+	// it keeps (strings once, bytes and JSON cloned). Rows are cut from
+	// one slab per chunk.
+	nc := len(m.cols)
+	raw := make([]any, nc)
+	rawB := make([]sql.RawBytes, nc)
+	dest := make([]any, nc)
+	for i, c := range m.cols {
+		if numericKind(c.Kind) {
+			dest[i] = &raw[i]
+		} else {
+			dest[i] = &rawB[i]
+		}
 	}
 	out := make([][]event.Value, 0, limit)
+	var slab []event.Value
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		row := make([]event.Value, len(m.cols))
-		for i, v := range raw {
-			if row[i], err = fromDriver(m.cols[i].Kind, v); err != nil {
-				return nil, fatalf("snapshot of %s.%s.%s (%s): %w", m.db, m.table, m.cols[i].Name, m.cols[i].Type, err)
+		if len(slab) < nc {
+			slab = make([]event.Value, nc*min(limit, 1024))
+		}
+		row := slab[:nc:nc]
+		slab = slab[nc:]
+		for i, c := range m.cols {
+			v := raw[i]
+			if !numericKind(c.Kind) {
+				v = nil
+				if rawB[i] != nil {
+					v = []byte(rawB[i])
+				}
+			}
+			if row[i], err = fromDriver(c.Kind, v); err != nil {
+				return nil, fatalf("snapshot of %s.%s.%s (%s): %w", m.db, m.table, c.Name, c.Type, err)
 			}
 		}
 		out = append(out, row)
 	}
 	return out, rows.Err()
+}
+
+// numericKind: the binary protocol returns these as numbers.
+func numericKind(k event.Kind) bool {
+	return k == event.Int || k == event.Year || k == event.Uint || k == event.Float
 }
 
 // fromDriver converts a binary-protocol value (go-sql-driver, ParseTime
@@ -360,11 +389,11 @@ func fromDriver(kind event.Kind, v any) (event.Value, error) {
 		}
 	case event.Bytes:
 		if isBytes {
-			return event.BytesValue(b), nil
+			return event.BytesValue(bytes.Clone(b)), nil
 		}
 	case event.JSON:
 		if isBytes {
-			return jsonValue(b), nil
+			return jsonValue(bytes.Clone(b)), nil
 		}
 	default:
 		if isBytes {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -198,20 +199,39 @@ func parsePosition(capture, kind string, value []byte) (string, bool, error) {
 // the log's last record is gone (compaction) the read ends once nothing
 // arrives and the last stable offset has passed the end.
 func (p *Publisher) readPosition(ctx context.Context) (string, bool, error) {
-	topic := p.cfg.PositionsTopic
-	ends, err := p.adm.ListEndOffsets(ctx, topic)
+	best, err := lastRecord(ctx, p.adm, p.baseOpts, p.cfg.PositionsTopic, p.cfg.CaptureName, p.cfg.TransactionTimeout+30*time.Second)
+	if err != nil || best == nil {
+		return "", false, err
+	}
+	p.storedSnap = ""
+	var sv positionValue
+	if best.Value != nil && json.Unmarshal(best.Value, &sv) == nil && len(sv.Snapshot) > 0 && sv.Snapshot.Kind() == '{' {
+		p.storedSnap = string(sv.Snapshot)
+	}
+	return parsePosition(p.cfg.CaptureName, p.cfg.SourceKind, best.Value)
+}
+
+// lastRecord reads topic from its start to the end offsets it had when
+// called, with read_committed, and returns the last record keyed by
+// capture (nil when there is none). Control records are kept so that the
+// commit marker ending the log proves the end was reached; when the log's
+// last record is gone (compaction) the read ends once nothing arrives and
+// the last stable offset has passed the end; a transaction that stays
+// open longer than stall is an error.
+func lastRecord(ctx context.Context, adm *kadm.Client, opts []kgo.Opt, topic, capture string, stall time.Duration) (*kgo.Record, error) {
+	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("listing end offsets: %w", err)
+		return nil, fmt.Errorf("listing end offsets: %w", err)
 	}
-	starts, err := p.adm.ListStartOffsets(ctx, topic)
+	starts, err := adm.ListStartOffsets(ctx, topic)
 	if err == nil {
 		err = starts.Error()
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("listing start offsets: %w", err)
+		return nil, fmt.Errorf("listing start offsets: %w", err)
 	}
 	want := map[int32]int64{}
 	from := map[int32]kgo.Offset{}
@@ -222,27 +242,26 @@ func (p *Publisher) readPosition(ctx context.Context) (string, bool, error) {
 		}
 	}
 	if len(want) == 0 {
-		return "", false, nil
+		return nil, nil
 	}
-	cons, err := kgo.NewClient(append(slices.Clone(p.baseOpts),
+	cons, err := kgo.NewClient(append(slices.Clone(opts),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(250*time.Millisecond))...)
 	if err != nil {
-		return "", false, fmt.Errorf("creating the positions reader: %w", err)
+		return nil, fmt.Errorf("creating the positions reader: %w", err)
 	}
 	defer cons.Close()
 
 	last := map[int32]*kgo.Record{}
 	progress := time.Now()
 	const idleCheck = 5 * time.Second
-	stall := p.cfg.TransactionTimeout + 30*time.Second
 	for len(want) > 0 {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		fs := cons.PollFetches(pctx)
 		cancel()
 		if ctx.Err() != nil {
-			return "", false, ctx.Err()
+			return nil, ctx.Err()
 		}
 		var ferr error
 		fs.EachError(func(_ string, part int32, err error) {
@@ -251,7 +270,7 @@ func (p *Publisher) readPosition(ctx context.Context) (string, bool, error) {
 			}
 		})
 		if ferr != nil {
-			return "", false, ferr
+			return nil, ferr
 		}
 		n := 0
 		fs.EachRecord(func(r *kgo.Record) {
@@ -259,7 +278,7 @@ func (p *Publisher) readPosition(ctx context.Context) (string, bool, error) {
 			if end, ok := want[r.Partition]; ok && r.Offset+1 >= end {
 				delete(want, r.Partition)
 			}
-			if !r.Attrs.IsControl() && string(r.Key) == p.cfg.CaptureName {
+			if !r.Attrs.IsControl() && string(r.Key) == capture {
 				last[r.Partition] = r
 			}
 		})
@@ -271,7 +290,7 @@ func (p *Publisher) readPosition(ctx context.Context) (string, bool, error) {
 		if idle < idleCheck {
 			continue
 		}
-		lso, err := p.adm.ListCommittedOffsets(ctx, topic)
+		lso, err := adm.ListCommittedOffsets(ctx, topic)
 		if err == nil {
 			for part, end := range want {
 				if o, ok := lso.Lookup(topic, part); ok && o.Err == nil && o.Offset >= end {
@@ -280,7 +299,7 @@ func (p *Publisher) readPosition(ctx context.Context) (string, bool, error) {
 			}
 		}
 		if len(want) > 0 && idle > stall {
-			return "", false, fmt.Errorf("no progress for %s below end offsets %v: a transaction on the topic stays open", idle.Round(time.Second), want)
+			return nil, fmt.Errorf("no progress for %s below end offsets %v: a transaction on the topic stays open", idle.Round(time.Second), want)
 		}
 	}
 	var best *kgo.Record
@@ -289,13 +308,5 @@ func (p *Publisher) readPosition(ctx context.Context) (string, bool, error) {
 			best = r
 		}
 	}
-	if best == nil {
-		return "", false, nil
-	}
-	p.storedSnap = ""
-	var sv positionValue
-	if best.Value != nil && json.Unmarshal(best.Value, &sv) == nil && len(sv.Snapshot) > 0 && sv.Snapshot.Kind() == '{' {
-		p.storedSnap = string(sv.Snapshot)
-	}
-	return parsePosition(p.cfg.CaptureName, p.cfg.SourceKind, best.Value)
+	return best, nil
 }
