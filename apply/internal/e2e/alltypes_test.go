@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -78,48 +79,55 @@ func TestAllTypes(t *testing.T) {
 				t.Fatalf("reference has %d rows, want 3 (ids 1, 4, 5)", len(want))
 			}
 
-			// PostgreSQL target: every column in a common text form.
-			mq := `SELECT id, c_tinyint, c_tinyint_u, c_smallint, c_smallint_u, c_mediumint, c_mediumint_u, c_int, c_int_u,
-				c_bigint, c_bigint_u, c_dec65, c_dec20, c_double, c_bit1 + 0, c_bit64 + 0,
-				NULLIF(c_date, '0000-00-00'), DATE_FORMAT(NULLIF(c_dt6, '0000-00-00 00:00:00'), '%%Y-%%m-%%d %%H:%%i:%%s.%%f'),
-				DATE_FORMAT(NULLIF(c_ts6, '0000-00-00 00:00:00'), '%%Y-%%m-%%d %%H:%%i:%%s.%%f'), c_year, c_char, c_varchar,
-				LOWER(HEX(c_binary)), LOWER(HEX(c_varbinary)), LOWER(HEX(c_blob)), c_text, c_enum, c_set
-				FROM %s.all_types ORDER BY id`
-			pq := `SELECT id, c_tinyint, c_tinyint_u, c_smallint, c_smallint_u, c_mediumint, c_mediumint_u, c_int, c_int_u,
-				c_bigint, c_bigint_u, c_dec65, c_dec20, c_double, c_bit1::bigint, c_bit64::bigint::numeric + CASE WHEN c_bit64::bigint < 0 THEN 18446744073709551616 ELSE 0 END,
-				c_date::text, to_char(c_dt6, 'YYYY-MM-DD HH24:MI:SS.US'),
-				to_char(c_ts6 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), c_year, c_char, c_varchar,
-				encode(c_binary, 'hex'), encode(c_varbinary, 'hex'), encode(c_blob, 'hex'), c_text, c_enum, c_set
-				FROM all_types ORDER BY id`
-			want = rowsText(t, e.mconn, fmt.Sprintf(mq, "`"+ref+"`"))
-			got = rowsText(t, e.pconn, pq)
-			for i := range min(len(got), len(want)) {
-				if got[i] != want[i] {
-					g, w := strings.Split(got[i], "|"), strings.Split(want[i], "|")
-					for j := range min(len(g), len(w)) {
-						if g[j] != w[j] {
-							t.Errorf("PostgreSQL row %d column %d: got %q, want %q", i, j, g[j], w[j])
-						}
-					}
-				}
-			}
-			if len(got) != len(want) {
-				t.Errorf("PostgreSQL target has %d rows, want %d", len(got), len(want))
-			}
-			// JSON and TIME compare by meaning.
-			var js, tm string
-			if err := e.pconn.QueryRow("SELECT c_json::text, c_time6::text FROM all_types WHERE id = 1").Scan(&js, &tm); err != nil {
-				t.Fatal(err)
-			}
-			var mjs string
-			_ = e.mconn.QueryRow(fmt.Sprintf("SELECT c_json FROM `%s`.all_types WHERE id = 1", ref)).Scan(&mjs)
-			var eq bool
-			if err := e.pconn.QueryRow("SELECT $1::jsonb = $2::jsonb", js, mjs).Scan(&eq); err != nil || !eq {
-				t.Errorf("JSON differs: postgres %s, source %s (%v)", js, mjs, err)
-			}
+			comparePG(t, e.mconn, e.pconn, ref)
 			if metric(t, ma.metrics, "sluice_apply_rows_total") == 0 || metric(t, pa.metrics, "sluice_apply_rows_total") == 0 {
 				t.Error("sluice_apply_rows_total did not count the applied rows")
 			}
 		})
+	}
+}
+
+// comparePG checks the PostgreSQL target's all_types against the MariaDB
+// table of database ref, every column in a common text form.
+func comparePG(t *testing.T, mconn, pconn *sql.DB, ref string) {
+	t.Helper()
+	// PostgreSQL target: every column in a common text form.
+	mq := `SELECT id, c_tinyint, c_tinyint_u, c_smallint, c_smallint_u, c_mediumint, c_mediumint_u, c_int, c_int_u,
+		c_bigint, c_bigint_u, c_dec65, c_dec20, c_double, c_bit1 + 0, c_bit64 + 0,
+		NULLIF(c_date, '0000-00-00'), DATE_FORMAT(NULLIF(c_dt6, '0000-00-00 00:00:00'), '%%Y-%%m-%%d %%H:%%i:%%s.%%f'),
+		DATE_FORMAT(NULLIF(c_ts6, '0000-00-00 00:00:00'), '%%Y-%%m-%%d %%H:%%i:%%s.%%f'), c_year, c_char, c_varchar,
+		LOWER(HEX(c_binary)), LOWER(HEX(c_varbinary)), LOWER(HEX(c_blob)), c_text, c_enum, c_set
+		FROM %s.all_types ORDER BY id`
+	pq := `SELECT id, c_tinyint, c_tinyint_u, c_smallint, c_smallint_u, c_mediumint, c_mediumint_u, c_int, c_int_u,
+		c_bigint, c_bigint_u, c_dec65, c_dec20, c_double, c_bit1::bigint, c_bit64::bigint::numeric + CASE WHEN c_bit64::bigint < 0 THEN 18446744073709551616 ELSE 0 END,
+		c_date::text, to_char(c_dt6, 'YYYY-MM-DD HH24:MI:SS.US'),
+		to_char(c_ts6 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), c_year, c_char, c_varchar,
+		encode(c_binary, 'hex'), encode(c_varbinary, 'hex'), encode(c_blob, 'hex'), c_text, c_enum, c_set
+		FROM all_types ORDER BY id`
+	want := rowsText(t, mconn, fmt.Sprintf(mq, "`"+ref+"`"))
+	got := rowsText(t, pconn, pq)
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			g, w := strings.Split(got[i], "|"), strings.Split(want[i], "|")
+			for j := range min(len(g), len(w)) {
+				if g[j] != w[j] {
+					t.Errorf("PostgreSQL row %d column %d: got %q, want %q", i, j, g[j], w[j])
+				}
+			}
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("PostgreSQL target has %d rows, want %d", len(got), len(want))
+	}
+	// JSON and TIME compare by meaning.
+	var js, tm string
+	if err := pconn.QueryRow("SELECT c_json::text, c_time6::text FROM all_types WHERE id = 1").Scan(&js, &tm); err != nil {
+		t.Fatal(err)
+	}
+	var mjs string
+	_ = mconn.QueryRow(fmt.Sprintf("SELECT c_json FROM `%s`.all_types WHERE id = 1", ref)).Scan(&mjs)
+	var eq bool
+	if err := pconn.QueryRow("SELECT $1::jsonb = $2::jsonb", js, mjs).Scan(&eq); err != nil || !eq {
+		t.Errorf("JSON differs: postgres %s, source %s (%v)", js, mjs, err)
 	}
 }
