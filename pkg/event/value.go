@@ -185,3 +185,24 @@ func kindOf(columnType string) (Kind, bool) {
 	}
 	return String, false
 }
+
+// IsDecimalText reports whether s is a decimal as MySQL prints it,
+// -?digits[.digits]: the form of Decimal values.
+func IsDecimalText(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, dot := strings.Cut(s, ".")
+	return IsDigits(whole) && (!dot || IsDigits(frac))
+}
+
+// IsDigits reports whether s is one or more ASCII digits.
+func IsDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/sluice-cdc/sluice/pkg/event"
+	"github.com/sluice-cdc/sluice/pkg/format/debezium"
 )
 
 // Values of unknown source type.
@@ -199,58 +199,16 @@ func stringArray(raw []byte) ([]string, bool) {
 // as it is (decimal.handling.mode=string), else Debezium's precise form,
 // base64 of the unscaled big-endian two's-complement integer.
 func untypedDecimal(s string, scale int) (event.Value, error) {
-	if isDecimalLiteral(s) {
+	if event.IsDecimalText(s) {
 		return event.DecimalValue(s), nil
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(b) == 0 {
+	if _, err := base64.StdEncoding.DecodeString(s); err != nil || s == "" {
 		return event.Value{}, errors.New("is neither a decimal number nor base64 of an unscaled integer (Debezium's decimal.handling.mode=precise)")
 	}
 	if scale < 0 {
 		return event.Value{}, errors.New("is base64 of an unscaled integer (Debezium's decimal.handling.mode=precise) and the target column has no scale to apply; give it one (numeric(p,s)), or use decimal.handling.mode=string")
 	}
-	n := new(big.Int).SetBytes(b)
-	if b[0]&0x80 != 0 { // two's complement: subtract 2^(8·len)
-		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
-	}
-	return event.DecimalValue(scaled(n, scale)), nil
-}
-
-// scaled writes the unscaled integer n with scale fractional digits.
-func scaled(n *big.Int, scale int) string {
-	digits := new(big.Int).Abs(n).String()
-	sign := ""
-	if n.Sign() < 0 {
-		sign = "-"
-	}
-	if scale == 0 {
-		return sign + digits
-	}
-	if len(digits) <= scale {
-		digits = strings.Repeat("0", scale-len(digits)+1) + digits
-	}
-	cut := len(digits) - scale
-	return sign + digits[:cut] + "." + digits[cut:]
-}
-
-// isDecimalLiteral accepts -?digits[.digits], what MySQL prints for a
-// DECIMAL and Debezium writes with decimal.handling.mode=string.
-func isDecimalLiteral(s string) bool {
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, dot := strings.Cut(s, ".")
-	return allDigits(whole) && (!dot || allDigits(frac))
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return debezium.DecimalFromBytes(s, scale)
 }
 
 // isDateText reports text that starts as MySQL prints a date,
@@ -258,17 +216,17 @@ func allDigits(s string) bool {
 // TIMESTAMP so; read as temporal kinds, they get the sinks' date checks
 // and zero-date policy rather than passing as plain strings.
 func isDateText(s string) bool {
-	return len(s) >= 10 && s[4] == '-' && s[7] == '-' && allDigits(s[:4]) && allDigits(s[5:7]) && allDigits(s[8:10])
+	return len(s) >= 10 && s[4] == '-' && s[7] == '-' && event.IsDigits(s[:4]) && event.IsDigits(s[5:7]) && event.IsDigits(s[8:10])
 }
 
 // isTimeText reports MySQL TIME text, "[-]H+:MM:SS[.f+]".
 func isTimeText(s string) bool {
 	h, rest, ok := strings.Cut(strings.TrimPrefix(s, "-"), ":")
-	if !ok || !allDigits(h) || len(rest) < 5 || rest[2] != ':' || !allDigits(rest[:2]) || !allDigits(rest[3:5]) {
+	if !ok || !event.IsDigits(h) || len(rest) < 5 || rest[2] != ':' || !event.IsDigits(rest[:2]) || !event.IsDigits(rest[3:5]) {
 		return false
 	}
 	frac, dot := strings.CutPrefix(rest[5:], ".")
-	return rest[5:] == "" || dot && allDigits(frac)
+	return rest[5:] == "" || dot && event.IsDigits(frac)
 }
 
 // epochDays is the date days after 1970-01-01.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-cdc/sluice/pkg/event"
 )
 
 // class is how a column's values are compared: every value of both sides
@@ -199,18 +201,6 @@ func canonical(c class, engine, ownType string, raw []byte, zeroNull bool) (stri
 	return s, false, nil
 }
 
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 func boolText(s string) string {
 	switch strings.ToLower(s) {
 	case "t", "true", "1", "on", "yes", "y":
@@ -243,7 +233,7 @@ func decimalText(s string) string {
 		neg, t = t[0] == '-', t[1:]
 	}
 	ip, fp, _ := strings.Cut(t, ".")
-	if (ip == "" && fp == "") || !isDigits(ip+fp+"0") {
+	if (ip == "" && fp == "") || !event.IsDigits(ip+fp+"0") {
 		return s
 	}
 	ip = strings.TrimLeft(ip, "0")

@@ -70,9 +70,10 @@ func unscaled(s string) (*big.Int, error) {
 	return n, nil
 }
 
-// decimalFromBytes turns Connect's Decimal into exact decimal text with
-// scale digits after the point.
-func decimalFromBytes(s string, scale int) (event.Value, error) {
+// DecimalFromBytes turns Connect's Decimal (base64 of the big-endian
+// two's-complement unscaled value) into exact decimal text with scale
+// digits after the point.
+func DecimalFromBytes(s string, scale int) (event.Value, error) {
 	if scale < 0 || scale > 1000 {
 		return event.Value{}, fmt.Errorf("decimal scale %d is out of range", scale)
 	}

@@ -91,9 +91,9 @@ func typedValue(col *event.Column, w colWire, raw string) (event.Value, error) {
 			return event.Value{}, err
 		}
 		if w.w == wireDecimalBytes {
-			return decimalFromBytes(s, w.scale)
+			return DecimalFromBytes(s, w.scale)
 		}
-		if !isDecimalText(s) {
+		if !event.IsDecimalText(s) {
 			return event.Value{}, fmt.Errorf("%q is not a decimal number", truncate(s))
 		}
 		return event.DecimalValue(s), nil
@@ -206,25 +206,6 @@ func bitValue(col *event.Column, raw string) (event.Value, error) {
 		return event.Value{}, fmt.Errorf("bits %q do not fit a %s column", s, typeName(col))
 	}
 	return event.BitValue(u), nil
-}
-
-// isDecimalText accepts what MySQL prints for a DECIMAL: -?digits[.digits].
-func isDecimalText(s string) bool {
-	s = strings.TrimPrefix(s, "-")
-	intPart, frac, dot := strings.Cut(s, ".")
-	return allDigits(intPart) && (!dot || allDigits(frac))
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func truncate(s string) string {

@@ -67,7 +67,7 @@ func temporalValue(col *event.Column, w colWire, raw string) (event.Value, error
 	return event.TimeValue(s), nil
 }
 
-func digitsAt(s string, i, n int) bool { return i+n <= len(s) && allDigits(s[i:i+n]) }
+func digitsAt(s string, i, n int) bool { return i+n <= len(s) && event.IsDigits(s[i:i+n]) }
 
 func isDate(s string) bool {
 	return len(s) == 10 && digitsAt(s, 0, 4) && s[4] == '-' && digitsAt(s, 5, 2) && s[7] == '-' && digitsAt(s, 8, 2)
