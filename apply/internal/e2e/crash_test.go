@@ -8,39 +8,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sluice-cdc/sluice/pkg/testenv"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
-var applyBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 // buildApply builds cmd/apply once per test binary.
 func buildApply(t *testing.T) string {
-	t.Helper()
-	applyBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "sluice-e2e-bin-")
-		if err != nil {
-			applyBin.err = err
-			return
-		}
-		applyBin.path = filepath.Join(dir, "apply")
-		out, err := exec.Command("go", "build", "-o", applyBin.path, "github.com/sluice-cdc/sluice/apply/cmd/apply").CombinedOutput()
-		if err != nil {
-			applyBin.err = fmt.Errorf("go build apply: %v\n%s", err, out)
-		}
-	})
-	if applyBin.err != nil {
-		t.Fatal(applyBin.err)
-	}
-	return applyBin.path
+	return testenv.Binary(t, "github.com/sluice-cdc/sluice/apply/cmd/apply")
 }
 
 // TestCrashApply kills apply with SIGKILL at random moments while changes

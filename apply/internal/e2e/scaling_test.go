@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"github.com/sluice-cdc/sluice/apply/internal/consume"
 	"github.com/sluice-cdc/sluice/pkg/event"
 	"github.com/sluice-cdc/sluice/pkg/format/maxwell"
+	"github.com/sluice-cdc/sluice/pkg/testenv"
 )
 
 // The order guard: triggers on the target's accounts table record every
@@ -598,31 +598,9 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return p
 }
 
-var captureBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 // buildCapture builds capture/cmd/capture once per test binary.
 func buildCapture(t *testing.T) string {
-	t.Helper()
-	captureBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "sluice-e2e-capture-")
-		if err != nil {
-			captureBin.err = err
-			return
-		}
-		captureBin.path = filepath.Join(dir, "capture")
-		out, err := exec.Command("go", "build", "-o", captureBin.path, "github.com/sluice-cdc/sluice/capture/cmd/capture").CombinedOutput()
-		if err != nil {
-			captureBin.err = fmt.Errorf("go build capture: %v\n%s", err, out)
-		}
-	})
-	if captureBin.err != nil {
-		t.Fatal(captureBin.err)
-	}
-	return captureBin.path
+	return testenv.Binary(t, "github.com/sluice-cdc/sluice/capture/cmd/capture")
 }
 
 // svc is a capture or apply process of a test, logging to a file.

@@ -28,18 +28,11 @@ import (
 // (kfake instead with SLUICE_TEST_KAFKA=kfake).
 func TestMain(m *testing.M) { testenv.Main(m, testenv.NeedMariaDB, testenv.NeedKafka) }
 
-// buildBinary compiles the capture command into a directory of t's, as
+// buildBinary builds the capture command once per test binary, as
 // `make binaries` does, so the tests exercise the real process: flags,
 // exit codes, signals, stderr.
 func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "capture")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testenv.Binary(t, "github.com/sluice-cdc/sluice/capture/cmd/capture")
 }
 
 // yamlConfig is the test config: the shared servers, a unique name and

@@ -22,17 +22,10 @@ import (
 // starts its own cluster.
 func TestMain(m *testing.M) { testenv.Main(m, testenv.NeedMariaDB, testenv.NeedKafka) }
 
-// buildCapture compiles the capture command into a directory of t's, as
+// buildCapture builds the capture command once per test binary, as
 // `make binaries` does: the tests run the real process.
 func buildCapture(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "capture")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/sluice-cdc/sluice/capture/cmd/capture")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testenv.Binary(t, "github.com/sluice-cdc/sluice/capture/cmd/capture")
 }
 
 // captureConfig is a capture YAML for one test: its own name and topic

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -22,34 +21,9 @@ import (
 	"github.com/sluice-cdc/sluice/pkg/testenv"
 )
 
-// The apply binary is built once per test binary.
-var applyBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// buildApply compiles the apply command (same go.work) as buildCapture
-// compiles capture.
+// buildApply builds the apply command (same go.work) once per test binary.
 func buildApply(t *testing.T) string {
-	t.Helper()
-	applyBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "sluice-e2e-apply-")
-		if err != nil {
-			applyBin.err = err
-			return
-		}
-		applyBin.path = filepath.Join(dir, "apply")
-		cmd := exec.Command("go", "build", "-o", applyBin.path, "github.com/sluice-cdc/sluice/apply/cmd/apply")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			applyBin.err = fmt.Errorf("go build apply: %v\n%s", err, out)
-		}
-	})
-	if applyBin.err != nil {
-		t.Fatal(applyBin.err)
-	}
-	return applyBin.path
+	return testenv.Binary(t, "github.com/sluice-cdc/sluice/apply/cmd/apply")
 }
 
 // startApply runs `apply run` consuming topic into database db of m; its
