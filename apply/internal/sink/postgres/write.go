@@ -89,22 +89,7 @@ func (p *part) insertSQL() string {
 	b.WriteString(p.t.ident)
 	p.columnList(&b)
 	b.WriteString(" VALUES ")
-	n := 1
-	for r := range p.rows {
-		if r > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for c := range p.cols {
-			if c > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			n++
-		}
-		b.WriteByte(')')
-	}
+	p.placeholders(&b)
 	p.onConflict(&b)
 	return b.String()
 }
@@ -167,6 +152,13 @@ func (p *part) deleteSQL() string {
 		b.WriteString(pgIdent(c.name))
 	}
 	b.WriteString(") IN (")
+	p.placeholders(&b)
+	b.WriteByte(')')
+	return b.String()
+}
+
+// placeholders writes ($1,$2,...),(...) for the part's rows and columns.
+func (p *part) placeholders(b *strings.Builder) {
 	n := 1
 	for r := range p.rows {
 		if r > 0 {
@@ -183,8 +175,6 @@ func (p *part) deleteSQL() string {
 		}
 		b.WriteByte(')')
 	}
-	b.WriteByte(')')
-	return b.String()
 }
 
 func pgIdent(name string) string { return pgx.Identifier{name}.Sanitize() }
