@@ -2,6 +2,7 @@ package sink
 
 import (
 	"math"
+	"slices"
 
 	"github.com/sluice-cdc/sluice/pkg/event"
 )
@@ -35,7 +36,7 @@ func Runs(rows []Row) []Run {
 		clear(keys)
 	}
 	add := func(r *Row, del bool, key string) {
-		if cur == nil || cur.Delete != del || cur.Table != r.Table || cur.Schema != r.Schema || !sameColumns(cur.Columns, r.Columns) || !sameKey(cur.Key, r.Key) {
+		if cur == nil || cur.Delete != del || cur.Table != r.Table || cur.Schema != r.Schema || !sameColumns(cur.Columns, r.Columns) || !slices.Equal(cur.Key, r.Key) {
 			start(r, del)
 		} else if i, dup := keys[key]; dup {
 			if !del && i == len(cur.Rows)-1 {
@@ -75,18 +76,6 @@ func sameColumns(a, b []event.Column) bool {
 	}
 	for i := range a {
 		if a[i].Name != b[i].Name {
-			return false
-		}
-	}
-	return true
-}
-
-func sameKey(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
 			return false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -142,7 +143,7 @@ func (s *Sink) planRun(run *sink.Run, t *table, cols []*column, parts []*part, z
 	)
 	for i, r := range run.Rows {
 		p := presentColumns(r, run.Key, all)
-		if i > 0 && !equalInts(p, present) {
+		if i > 0 && !slices.Equal(p, present) {
 			var err error
 			if parts, err = s.split(run, t, cols, present, run.Rows[from:i], parts, zeros); err != nil {
 				return nil, err
@@ -172,18 +173,6 @@ func presentColumns(r *sink.Row, key, all []int) []int {
 		}
 	}
 	return out
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // split converts rows (which all write the run columns idx) into parts of
