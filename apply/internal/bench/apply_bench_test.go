@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -163,8 +161,8 @@ func run(b *testing.B, brokers []string, topic string, s sink.Sink, n, batch int
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	resetPeakRSS()
-	base := peakRSS()
+	testenv.ResetPeakRSS()
+	base := testenv.PeakRSSMB()
 	cpu0, _ := usage()
 	start := time.Now()
 	go func() { done <- c.Run(ctx) }()
@@ -191,7 +189,7 @@ func run(b *testing.B, brokers []string, topic string, s sink.Sink, n, batch int
 	cancel()
 	<-done
 	cpu1, _ := usage()
-	rss := peakRSS()
+	rss := testenv.PeakRSSMB()
 	rate := float64(n) / el.Seconds()
 	b.ReportMetric(rate, "rows/s")
 	b.ReportMetric((cpu1 - cpu0).Seconds(), "cpu-s")
@@ -209,28 +207,6 @@ func usage() (time.Duration, float64) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), float64(ru.Maxrss) / 1024
-}
-
-// resetPeakRSS returns the heap the topic fill used to the OS and resets
-// the kernel's peak-RSS mark (VmHWM), so peakRSS measures apply alone.
-func resetPeakRSS() {
-	debug.FreeOSMemory()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-// peakRSS is VmHWM in MB: the peak since resetPeakRSS.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return -1
 }
 
 // batches sums what the consumer reports about written batches.

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,14 +71,13 @@ func BenchmarkSnapshot(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		debug.FreeOSMemory()
-		_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+		testenv.ResetPeakRSS()
 		cpu0, _ := usage()
 		start := time.Now()
 		err = pipeline.Run(context.Background(), pipeline.Config{}, r, pub, zap.NewNop())
 		el := time.Since(start)
 		cpu1, _ := usage()
-		rss := peakRSS()
+		rss := testenv.PeakRSSMB()
 		pub.Close()
 		if !errors.Is(err, binlog.ErrSnapshotDone) {
 			b.Fatalf("capture stopped: %v", err)
@@ -96,20 +93,4 @@ func BenchmarkSnapshot(b *testing.B) {
 		fmt.Printf("capture bench %-20s %8d rows   in %6.2fs = %8.0f rows/s,   CPU %6.2fs, peak RSS %5.1f MB\n",
 			"snapshot to Kafka", n, el.Seconds(), rate, (cpu1 - cpu0).Seconds(), rss)
 	}
-}
-
-// peakRSS is VmHWM in MB: the peak since it was last reset through
-// /proc/self/clear_refs.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return -1
 }
