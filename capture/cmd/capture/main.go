@@ -111,6 +111,19 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) (path string, code
 	return *p, 0, true
 }
 
+// configFrom parses a subcommand's flags and loads its config; ok is false
+// with the exit code when the command must stop.
+func configFrom(fs *flag.FlagSet, args []string, stderr io.Writer) (cfg *app.Config, code int, ok bool) {
+	path, code, ok := parse(fs, args, stderr)
+	if !ok {
+		return nil, code, false
+	}
+	if cfg, ok = load(path, stderr); !ok {
+		return nil, 1, false
+	}
+	return cfg, 0, true
+}
+
 // load reads and validates the config, printing every problem.
 func load(path string, stderr io.Writer) (*app.Config, bool) {
 	var cfg app.Config
@@ -143,13 +156,9 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 func doctorCmd(args []string, stdout, stderr io.Writer) int {
-	path, code, ok := parse(flag.NewFlagSet("doctor", flag.ContinueOnError), args, stderr)
+	cfg, code, ok := configFrom(flag.NewFlagSet("doctor", flag.ContinueOnError), args, stderr)
 	if !ok {
 		return code
-	}
-	cfg, ok := load(path, stderr)
-	if !ok {
-		return 1
 	}
 	ctx, stop := signalContext()
 	defer stop()
@@ -172,13 +181,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&ov.Listen, "listen", "", "metrics and health address, host:port (overrides http.listen)")
 	fs.StringVar(&ov.LogLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
 	checkOnly := fs.Bool("check-config", false, "validate the config and flags, then exit")
-	path, code, ok := parse(fs, args, stderr)
+	cfg, code, ok := configFrom(fs, args, stderr)
 	if !ok {
 		return code
-	}
-	cfg, ok := load(path, stderr)
-	if !ok {
-		return 1
 	}
 	if err := cfg.Apply(ov); err != nil {
 		fmt.Fprintf(stderr, "capture: %v\n", err)
@@ -191,7 +196,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *checkOnly {
-		fmt.Fprintf(stdout, "config %s is valid\n", path)
+		fmt.Fprintf(stdout, "config %s is valid\n", fs.Lookup("config").Value)
 		return 0
 	}
 	log, err := obs.NewLogger(cfg.Log)

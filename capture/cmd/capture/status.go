@@ -17,13 +17,9 @@ func statusCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	url := fs.String("url", "", "metrics/health address of the running capture, e.g. http://host:9090")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
-	path, code, ok := parse(fs, args, stderr)
+	cfg, code, ok := configFrom(fs, args, stderr)
 	if !ok {
 		return code
-	}
-	cfg, ok := load(path, stderr)
-	if !ok {
-		return 1
 	}
 	ctx, stop := signalContext()
 	defer stop()
