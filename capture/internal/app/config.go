@@ -83,6 +83,10 @@ type Source struct {
 	FullDocument             string        `yaml:"full_document"`
 	FullDocumentBeforeChange string        `yaml:"full_document_before_change"`
 	Pipeline                 string        `yaml:"pipeline"`
+	// SplitLargeEvents (MongoDB 7.0+, 6.0.9+) appends
+	// $changeStreamSplitLargeEvent so events over 16 MiB arrive in
+	// fragments, reassembled before encoding. Default false.
+	SplitLargeEvents bool `yaml:"split_large_events"`
 	// Addrs are host:port of the server, then of failover candidates that
 	// have the same GTIDs (Galera nodes, replicas). Only GTID positions
 	// move between servers; with file:pos capture stays on one server.

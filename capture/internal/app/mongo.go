@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -28,8 +29,31 @@ func (c *Config) mongoConfig(log *zap.Logger) mongo.Config {
 		URI: s.URI.Reveal(), Watch: s.Watch, Database: s.Database, Collections: s.Collections,
 		Include: c.Include, Exclude: c.Exclude,
 		FullDocument: s.FullDocument, FullDocumentBeforeChange: s.FullDocumentBeforeChange, Pipeline: s.Pipeline,
-		Heartbeat: s.Heartbeat, Name: c.Name, Version: Version, Logger: log,
+		SplitLargeEvents: s.SplitLargeEvents,
+		Heartbeat:        s.Heartbeat, Name: c.Name, Version: Version, Logger: log,
 	}
+}
+
+// newMongo builds the MongoDB source with its snapshot setup; bind gives
+// the snapshot setup the publisher's stored state once that exists.
+func newMongo(cfg *Config, log *zap.Logger, reg prometheus.Registerer) (*mongo.Source, func(*publish.Publisher), error) {
+	mc := cfg.mongoConfig(log.Named("mongo"))
+	bsc, bind, err := snapshotConfig(cfg, log, reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	mc.Snapshot = &mongo.SnapshotConfig{
+		ChunkSize: bsc.ChunkSize, Initial: bsc.Initial, InitialOnly: bsc.InitialOnly,
+		Signals: bsc.Signals, Progress: bsc.Progress,
+		Resume: func() (string, bool) {
+			if bsc.Resume == nil {
+				return "", false
+			}
+			return bsc.Resume()
+		},
+	}
+	m, err := mongo.New(mc)
+	return m, bind, err
 }
 
 // validateMongo adds the problems of a MongoDB source.

@@ -15,7 +15,6 @@ import (
 	"github.com/sluice-cdc/sluice/capture/internal/binlog"
 	"github.com/sluice-cdc/sluice/capture/internal/filter"
 	"github.com/sluice-cdc/sluice/capture/internal/metrics"
-	"github.com/sluice-cdc/sluice/capture/internal/mongo"
 	"github.com/sluice-cdc/sluice/capture/internal/origin"
 	"github.com/sluice-cdc/sluice/capture/internal/pipeline"
 	"github.com/sluice-cdc/sluice/capture/internal/publish"
@@ -73,11 +72,11 @@ func run(ctx context.Context, cfg *Config, log *zap.Logger, o Options) error {
 	var src source.Source
 	var bindSnapshot func(*publish.Publisher)
 	if cfg.IsMongo() {
-		m, err := mongo.New(cfg.mongoConfig(log.Named("mongo")))
+		m, bind, err := newMongo(cfg, log, reg)
 		if err != nil {
 			return err
 		}
-		src = m
+		src, bindSnapshot = m, bind
 	} else {
 		r, bind, err := newReader(cfg, log, reg)
 		if err != nil {

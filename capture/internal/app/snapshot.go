@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,7 +15,8 @@ import (
 	"github.com/sluice-cdc/sluice/pkg/kafka"
 )
 
-// Snapshot configures snapshots of a MySQL/MariaDB capture (DESIGN §6).
+// Snapshot configures snapshots of a capture (DESIGN §6): tables of
+// MySQL/MariaDB, collections of MongoDB (chunk_size documents per chunk).
 type Snapshot struct {
 	// Mode: initial (default) snapshots every captured table when no
 	// position is stored, then streams; never does not; initial_only
@@ -81,11 +81,8 @@ func snapshotConfig(cfg *Config, log *zap.Logger, reg prometheus.Registerer) (*b
 }
 
 // RequestSnapshot sends an on-demand snapshot request for tables
-// ("db.table") to the running capture through the signals topic.
+// ("db.table", or "db.collection" for MongoDB) to the running capture through the signals topic.
 func RequestSnapshot(ctx context.Context, cfg *Config, tables []string) (string, int64, error) {
-	if cfg.IsMongo() {
-		return "", 0, fmt.Errorf("on-demand snapshots are implemented for MySQL/MariaDB captures only")
-	}
 	kopts, err := kafka.ClientOpts(cfg.Kafka)
 	if err != nil {
 		return "", 0, err

@@ -59,6 +59,12 @@ type Config struct {
 	// Heartbeat is how often a quiet stream reports a newer position
 	// (postBatchResumeToken, on servers that have it). Default 5s.
 	Heartbeat time.Duration
+	// SplitLargeEvents appends $changeStreamSplitLargeEvent to the
+	// pipeline (MongoDB 7.0+, 6.0.9+) so events over 16 MiB arrive as
+	// fragments, which are reassembled before encoding.
+	SplitLargeEvents bool
+	// Snapshot, when set, turns on initial and on-demand snapshots.
+	Snapshot *SnapshotConfig
 	// Name is the capture name (Debezium source.name); Version the Sluice
 	// version.
 	Name, Version string

@@ -20,14 +20,7 @@ import (
 func TestKill9Capture(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	bin := os.Getenv("SLUICE_TEST_CAPTURE_BIN") // a prebuilt bin/capture, else built here
-	if bin == "" {
-		bin = filepath.Join(dir, "capture")
-		build := exec.Command("go", "build", "-o", bin, "../../cmd/capture")
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build: %v\n%s", err, out)
-		}
-	}
+	bin := captureBin(t, dir)
 	cfgPath := filepath.Join(dir, "capture.yaml")
 	cfg := fmt.Sprintf(`name: %s
 source:
@@ -91,4 +84,19 @@ log: {level: warn}
 	checkOnce(t, consume(t, e.brokers, e.topic(), n, 90*time.Second), n)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
+}
+
+// captureBin is SLUICE_TEST_CAPTURE_BIN (a prebuilt bin/capture), or the
+// capture command built into dir.
+func captureBin(t *testing.T, dir string) string {
+	t.Helper()
+	if bin := os.Getenv("SLUICE_TEST_CAPTURE_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(dir, "capture")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/capture")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -27,6 +27,7 @@ type Source struct {
 	log      *zap.Logger
 	flt      *filter.Filter
 	pipeline []bson.Raw
+	coord    *snapCoord // set by Run when snapshots are configured
 
 	warnOnce sync.Once // documentKey fallback noted
 }
@@ -109,11 +110,34 @@ func (s *Source) Run(ctx context.Context, from string, out chan<- source.Item) e
 		}
 		e.ct = pf.pos.ClusterTime
 	}
+	e.initial = initialPosition(pf)
 	g, gctx := errgroup.WithContext(ctx)
+	s.coord = nil
+	snap, state, err := s.startSnapshot(ctx, client)
+	if err != nil {
+		return err
+	}
+	if snap != nil {
+		s.coord = &snapCoord{}
+		e.snap = state.JSON()
+		g.Go(func() error { return snap.run(gctx, state) })
+	}
 	for i, k := range keys {
 		g.Go(func() error { return s.runStream(gctx, client, k, nss[i], st[k], e) })
 	}
 	return g.Wait()
+}
+
+// initialPosition is the position a chunk is stored with when no event
+// or heartbeat came before it: the start itself, or for a start at latest
+// the current wall-clock second (a restart replays from there, so changes
+// made in that second before the stream opened may come twice; none is
+// lost unless the server's clock is ahead of capture's).
+func initialPosition(pf parsedFrom) string {
+	if !pf.pos.IsZero() {
+		return pf.pos.JSON()
+	}
+	return position.Mongo{ClusterTime: position.ClusterTime{T: uint32(time.Now().Unix())}}.JSON()
 }
 
 // watchOpts builds the stream options of a start.
@@ -147,9 +171,12 @@ func (s *Source) open(ctx context.Context, client *mongo.Client, n ns, st start)
 	if err != nil {
 		return nil, err
 	}
-	pipe := make([]any, len(s.pipeline))
+	pipe := make([]any, len(s.pipeline), len(s.pipeline)+1)
 	for i, p := range s.pipeline {
 		pipe[i] = p
+	}
+	if s.cfg.SplitLargeEvents { // must be the last stage
+		pipe = append(pipe, bson.D{{Key: splitStage, Value: bson.D{}}})
 	}
 	switch {
 	case n.Coll != "":
@@ -175,6 +202,11 @@ func (s *Source) runStream(ctx context.Context, client *mongo.Client, key string
 	where := "watching " + n.String()
 	cs, err := s.open(ctx, client, n, st)
 	if err != nil {
+		if s.cfg.SplitLargeEvents {
+			if e := splitRefused(err, where); e != nil {
+				return e
+			}
+		}
 		return classify(err, where, st)
 	}
 	defer cs.Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing a cursor we stopped reading
@@ -186,6 +218,7 @@ func (s *Source) runStream(ctx context.Context, client *mongo.Client, key string
 	defer e.release(ss)
 	lastBeat, lastTok := time.Now(), st.token
 	idle := 10 * time.Millisecond
+	var asm assembler
 	for {
 		began := time.Now()
 		if !cs.TryNext(ctx) {
@@ -193,26 +226,38 @@ func (s *Source) runStream(ctx context.Context, client *mongo.Client, key string
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				if s.cfg.SplitLargeEvents {
+					if e := splitRefused(err, where); e != nil {
+						return e
+					}
+				}
 				return classify(err, where, st)
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if pending != nil {
-				if err := e.commit(ctx, ss, pending); err != nil {
-					return err
-				}
-				pending = nil
-			}
-			// postBatchResumeToken: a newer position on a quiet stream.
-			if tok := cs.ResumeToken(); tok != nil && time.Since(lastBeat) >= s.cfg.Heartbeat {
-				if t, err := tokenText(tok); err == nil && t != lastTok {
-					if err := e.heartbeat(ctx, ss, t, tokenTime(t)); err != nil {
+			// Between the fragments of a split event: no commit, chunk or
+			// heartbeat (a position there would resume inside the event).
+			if !asm.busy() {
+				if pending != nil {
+					if err := e.commit(ctx, ss, pending); err != nil {
 						return err
 					}
-					lastTok = t
+					pending = nil
 				}
-				lastBeat = time.Now()
+				if err := s.snapBefore(ctx, e, ss, position.ClusterTime{}, true, began); err != nil {
+					return err
+				}
+				// postBatchResumeToken: a newer position on a quiet stream.
+				if tok := cs.ResumeToken(); tok != nil && time.Since(lastBeat) >= s.cfg.Heartbeat {
+					if t, err := tokenText(tok); err == nil && t != lastTok {
+						if err := e.heartbeat(ctx, ss, t, tokenTime(t)); err != nil {
+							return err
+						}
+						lastTok = t
+					}
+					lastBeat = time.Now()
+				}
 			}
 			// A server that answers getMore at once without waiting
 			// MaxAwait (mongo-java-server) must not be polled in a spin.
@@ -227,7 +272,14 @@ func (s *Source) runStream(ctx context.Context, client *mongo.Client, key string
 			continue
 		}
 		idle = 10 * time.Millisecond
-		c, err := parseChange(cs.Current, n, s.cfg.Name, s.cfg.Version)
+		ev, err := asm.add(cs.Current)
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if ev == nil {
+			continue // more fragments to come
+		}
+		c, err := parseChange(ev, n, s.cfg.Name, s.cfg.Version)
 		if err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
@@ -238,6 +290,9 @@ func (s *Source) runStream(ctx context.Context, client *mongo.Client, key string
 				return err
 			}
 			pending = nil
+		}
+		if err := s.snapBefore(ctx, e, ss, c.ct, false, time.Time{}); err != nil {
+			return err
 		}
 		if c.doc == nil {
 			if c.kind == "invalidate" {
@@ -256,6 +311,9 @@ func (s *Source) runStream(ctx context.Context, client *mongo.Client, key string
 				}
 			}
 			continue
+		}
+		if s.coord != nil {
+			s.coord.record(key, c.doc.Change.DB, c.doc.Change.Collection, c.doc.Change.KeyExtJSON)
 		}
 		if c.keyFallback {
 			s.warnOnce.Do(func() {
@@ -287,6 +345,15 @@ type emitter struct {
 	mu      sync.Mutex
 	streams map[string]position.Mongo
 	ct      position.ClusterTime // newest cluster time seen (multi-stream)
+
+	// last is the position of the last Commit or Heartbeat (single
+	// stream) and lastCT its cluster time; initial the position to store
+	// before there is one (a chunk emitted before the first event).
+	last, initial string
+	lastCT        position.ClusterTime
+	// snap is the snapshot state carried by every Commit and Heartbeat,
+	// so the stored state changes only with a chunk.
+	snap string
 }
 
 // streamState is what one stream's goroutine knows of the emitter.
@@ -335,9 +402,10 @@ func (e *emitter) commit(ctx context.Context, ss *streamState, c *change) error 
 		return errors.New("mongo source: commit without a document") // not reached
 	}
 	pos := e.positionLocked(ss.key, c.token, c.ct, true)
+	e.last, e.lastCT = pos, c.ct
 	ss.holding = false
 	defer e.mu.Unlock()
-	return send(ctx, e.out, source.Item{Kind: source.Commit, Position: pos, SourceTimeMs: int64(c.ct.T) * 1000, TxID: c.token})
+	return send(ctx, e.out, source.Item{Kind: source.Commit, Position: pos, SourceTimeMs: int64(c.ct.T) * 1000, TxID: c.token, Snapshot: e.snap})
 }
 
 // heartbeat sends a newer position of a stream with no document pending.
@@ -352,11 +420,12 @@ func (e *emitter) heartbeat(ctx context.Context, ss *streamState, tok string, ct
 		ct = e.streams[ss.key].ClusterTime
 	}
 	pos := e.positionLocked(ss.key, tok, ct, true)
+	e.last, e.lastCT = pos, ct
 	ms := int64(ct.T) * 1000
 	if !e.single {
 		ms = int64(e.ct.T) * 1000
 	}
-	return send(ctx, e.out, source.Item{Kind: source.Heartbeat, Position: pos, SourceTimeMs: ms})
+	return send(ctx, e.out, source.Item{Kind: source.Heartbeat, Position: pos, SourceTimeMs: ms, Snapshot: e.snap})
 }
 
 // release frees the emitter when a stream stops holding it (its reader
