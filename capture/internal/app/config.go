@@ -102,6 +102,11 @@ type Source struct {
 	// RetryWindow is how long capture keeps trying to reach a source
 	// server after losing it before it gives up. Default 5m.
 	RetryWindow time.Duration `yaml:"retry_window"`
+	// HoldRows bounds the rows of a source transaction held back until
+	// its XID arrives so that every row carries it (Maxwell xid); a bigger
+	// transaction streams, its earlier rows with xid 0. Default 10000
+	// (at most 16 MiB of values).
+	HoldRows int `yaml:"hold_rows"`
 	// TLS to the source (replication and catalog connections); off by
 	// default.
 	TLS config.TLS `yaml:"tls"`
@@ -294,6 +299,9 @@ func (s *Source) validate(p *config.Problems) {
 	}
 	if s.RetryWindow < time.Second {
 		p.Add("source.retry_window", "%s: must be at least 1s", s.RetryWindow)
+	}
+	if s.HoldRows < 0 {
+		p.Add("source.hold_rows", "%d: must be 0 (default 10000) or more", s.HoldRows)
 	}
 	t := s.TLS
 	if !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {

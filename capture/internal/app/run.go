@@ -214,7 +214,7 @@ func newReader(cfg *Config, log *zap.Logger, reg prometheus.Registerer) (r *binl
 	bcfg := binlog.Config{
 		Addrs: cfg.Source.Addrs, User: cfg.Source.User, Password: cfg.Source.Password.Reveal(), ServerID: cfg.Source.ServerID,
 		Flavor: cfg.Source.Kind, TLS: tc, Tables: withMarkers(flt.Table, cfg.DropOrigins), KeylessFullRow: cfg.Keyless == "full_row",
-		HeartbeatPeriod: cfg.Source.Heartbeat, RetryWindow: cfg.Source.RetryWindow,
+		HeartbeatPeriod: cfg.Source.Heartbeat, RetryWindow: cfg.Source.RetryWindow, HoldRows: cfg.Source.HoldRows,
 		Name: cfg.Name, Version: Version, Logger: log.Named("binlog"),
 	}
 	if flt.HasColumnExcludes() {

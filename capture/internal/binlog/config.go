@@ -61,6 +61,13 @@ type Config struct {
 	// Default 10.
 	MaxReconnects int
 
+	// HoldRows and HoldBytes bound the rows of an open transaction held
+	// back until its XID arrives, so they all carry it (Maxwell's xid on
+	// every row). A bigger transaction streams: its earlier rows go out
+	// with XID 0 and memory stays flat (G7). HoldBytes counts the values'
+	// in-memory size. Defaults 10000 rows, 16 MiB.
+	HoldRows, HoldBytes int
+
 	// ConnectorName is the Source.Connector of events; empty uses the
 	// detected flavor ("mysql" or "mariadb").
 	ConnectorName string
@@ -79,6 +86,8 @@ const (
 	defaultChannelCap    = 64
 	defaultRetryWindow   = 5 * time.Minute
 	defaultMaxReconnects = 10
+	defaultHoldRows      = 10000
+	defaultHoldBytes     = 16 << 20
 	// maxBackoff caps the wait between reconnect attempts: long enough
 	// not to hammer a restarting server, short enough that capture
 	// resumes within seconds of it coming back.
@@ -100,6 +109,12 @@ func (c *Config) defaults() {
 	}
 	if c.MaxReconnects <= 0 {
 		c.MaxReconnects = defaultMaxReconnects
+	}
+	if c.HoldRows <= 0 {
+		c.HoldRows = defaultHoldRows
+	}
+	if c.HoldBytes <= 0 {
+		c.HoldBytes = defaultHoldBytes
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()

@@ -5,9 +5,9 @@
 // # What a consumer of Run can rely on
 //
 //   - Rows of one source transaction arrive in binlog order. The last one
-//     has Tx.Last set; the reader holds back exactly one row so it can mark
-//     it when the transaction's XID (or COMMIT) arrives, so memory does not
-//     grow with the transaction (G7). A Commit item follows with the
+//     has Tx.Last set: the reader holds rows back until the transaction's
+//     XID (or COMMIT) arrives, at most Config.HoldRows rows and HoldBytes,
+//     so memory does not grow with the transaction (G7). A Commit item follows with the
 //     resume position *after* the transaction (GTID set including it, file
 //     and end offset of the XID event, server identity). Every source
 //     transaction gets a Commit item, also one whose rows were all filtered
@@ -16,8 +16,9 @@
 //     (the previous Commit's position): the resume position is only known
 //     at commit and travels in the Commit item. Positions never advance
 //     inside a transaction (DESIGN §5).
-//   - The XID is only known at commit, so Tx.XID is set on the last row
-//     (and in the Commit item's TxID for logs) and is 0 on earlier rows.
+//   - The XID is only known at commit: Tx.XID is set on the rows still
+//     held then, every row of a transaction within the hold limits, and
+//     is 0 on the rows a bigger transaction had to send before it.
 //   - A DDL statement is its own transaction: it is logged at info, the
 //     reader forgets what it cached from the catalog, and a Commit item is
 //     sent. DDL is not replicated to targets.

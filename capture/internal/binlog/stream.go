@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
@@ -66,9 +67,11 @@ type txState struct {
 	thread uint64
 	// sent: rows of this transaction went out; losing the connection now
 	// is ErrTxnInterrupted.
-	sent       bool
-	pending    source.Item
-	hasPending bool
+	sent bool
+	// held are rows not sent yet: they get the XID at commit (see
+	// Config.HoldRows); heldBytes is their size estimate.
+	held      []source.Item
+	heldBytes int
 }
 
 // maxCachedShapes bounds the table-map caches: table ids grow with every
@@ -230,7 +233,7 @@ func (st *stream) heartbeat(ctx context.Context) error {
 
 // begin opens a transaction.
 func (st *stream) begin(gtid string, begun bool) error {
-	if st.tx.hasPending || st.tx.sent {
+	if len(st.tx.held) > 0 || st.tx.sent {
 		return fatalf("transaction %s has no commit before the next transaction (%s) begins", st.tx.id, gtid)
 	}
 	if len(st.tables) >= maxCachedShapes {
@@ -238,9 +241,9 @@ func (st *stream) begin(gtid string, begun bool) error {
 		// transactions no rows event needs an earlier one.
 		clear(st.tables)
 	}
-	perTb := st.tx.perTb
+	perTb, held := st.tx.perTb, st.tx.held
 	clear(perTb)
-	st.tx = txState{open: true, begun: begun, gtid: gtid, id: gtid, perTb: perTb}
+	st.tx = txState{open: true, begun: begun, gtid: gtid, id: gtid, perTb: perTb, held: held}
 	if gtid == "" {
 		st.tx.id = st.committed.File + ":" + strconv.FormatUint(st.committed.Pos, 10)
 	}
@@ -250,14 +253,15 @@ func (st *stream) begin(gtid string, begun bool) error {
 // abandonTx drops an open transaction none of whose rows were sent: it is
 // read again from its start after a reconnect.
 func (st *stream) abandonTx() {
-	perTb := st.tx.perTb
+	perTb, held := st.tx.perTb, st.tx.held
 	clear(perTb)
-	st.tx = txState{perTb: perTb}
+	clear(held) // drop the events, keep the capacity
+	st.tx = txState{perTb: perTb, held: held[:0]}
 }
 
 // commit ends the open transaction (or a standalone statement): the held
-// back row goes out as the last one, then the Commit item with the
-// position after the transaction.
+// back rows go out with the XID, the last one marked, then the Commit item
+// with the position after the transaction.
 func (st *stream) commit(ctx context.Context, h *replication.EventHeader, endPos uint64, xid uint64) error {
 	if !st.tx.open {
 		if err := st.begin("", false); err != nil {
@@ -273,11 +277,13 @@ func (st *stream) commit(ctx context.Context, h *replication.EventHeader, endPos
 	st.committed.File, st.committed.Pos = st.file, endPos
 	st.committed.ServerID, st.committed.ServerUUID, st.committed.Flavor = st.srv.id, st.srv.uuid, st.flavor
 	st.committedJSON = st.committed.JSON()
-	if st.tx.hasPending {
-		p := &st.tx.pending
-		p.Event.Tx.Last, p.Event.Tx.XID = true, xid
-		if err := st.send(ctx, *p); err != nil {
-			return err
+	if n := len(st.tx.held); n > 0 {
+		st.tx.held[n-1].Event.Tx.Last = true
+		for i := range st.tx.held {
+			st.tx.held[i].Event.Tx.XID = xid
+			if err := st.send(ctx, st.tx.held[i]); err != nil {
+				return err
+			}
 		}
 	}
 	id := st.tx.id
@@ -290,15 +296,41 @@ func (st *stream) commit(ctx context.Context, h *replication.EventHeader, endPos
 	return nil
 }
 
-// emit sends the held-back row and holds back ev: only the XID tells
-// which row is the last, and holding one row keeps memory flat.
+// emit holds ev back: only the XID tells which row is the last, and the
+// XID itself goes on every row held when it arrives. When the held rows
+// exceed Config.HoldRows or HoldBytes, all but the newest go out (without
+// the XID), so memory stays flat however big the transaction.
 func (st *stream) emit(ctx context.Context, ev event.Event) error {
-	if st.tx.hasPending {
-		if err := st.send(ctx, st.tx.pending); err != nil {
+	st.tx.held = append(st.tx.held, source.Item{Kind: source.Row, Event: ev})
+	st.tx.heldBytes += rowSize(&ev)
+	n := len(st.tx.held)
+	if n <= st.r.cfg.HoldRows && st.tx.heldBytes <= st.r.cfg.HoldBytes || n == 1 {
+		return nil
+	}
+	for i := range n - 1 {
+		if err := st.send(ctx, st.tx.held[i]); err != nil {
 			return err
 		}
-		st.tx.sent = true
 	}
-	st.tx.pending, st.tx.hasPending = source.Item{Kind: source.Row, Event: ev}, true
+	st.tx.sent = true
+	last := st.tx.held[n-1]
+	clear(st.tx.held)
+	st.tx.held = append(st.tx.held[:0], last)
+	st.tx.heldBytes = rowSize(&last.Event)
 	return nil
+}
+
+// rowSize estimates the memory a row event holds.
+func rowSize(ev *event.Event) int {
+	n := 256
+	for _, row := range [2][]event.Value{ev.Before, ev.After} {
+		n += len(row) * int(unsafe.Sizeof(event.Value{}))
+		for i := range row {
+			n += len(row[i].S) + len(row[i].B)
+			for _, m := range row[i].Set {
+				n += len(m) + 16
+			}
+		}
+	}
+	return n
 }
