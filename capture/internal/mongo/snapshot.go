@@ -23,7 +23,9 @@ package mongo
 //     as op "r" documents and a Commit with the unchanged position and the
 //     new snapshot progress:
 //     - with hw: just before the first event whose clusterTime is after
-//     hw, or when idle after a getMore that began after the hand-over;
+//     hw, or when idle after a getMore that began after the hand-over or
+//     whose postBatchResumeToken is past hw (the stream scanned the
+//     oplog beyond the read: nothing at or before hw is still to come);
 //     - without hw (mongo-java-server reports no operationTime): before
 //     the next event it handles, or when idle likewise.
 //
@@ -143,7 +145,8 @@ func (c *snapCoord) cancel(w *window) {
 
 // take returns the window of stream key if its chunk may be emitted now:
 // before an event at ct (next) or, with idle set, when the stream's last
-// empty getMore began at began. It removes the window it returns.
+// empty getMore began at began and its postBatchResumeToken is at ct
+// (zero when unknown). It removes the window it returns.
 func (c *snapCoord) take(key string, ct position.ClusterTime, idle bool, began time.Time) *window {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -153,7 +156,8 @@ func (c *snapCoord) take(key string, ct position.ClusterTime, idle bool, began t
 	}
 	switch {
 	case idle:
-		if !began.After(w.delivered) {
+		scanned := !w.hw.IsZero() && after(ct, w.hw)
+		if !scanned && !began.After(w.delivered) {
 			return nil
 		}
 	case !w.hw.IsZero() && !after(ct, w.hw):
@@ -161,6 +165,14 @@ func (c *snapCoord) take(key string, ct position.ClusterTime, idle bool, began t
 	}
 	c.win = nil
 	return w
+}
+
+// waiting reports whether a chunk of stream key waits for the stream, so
+// the stream polls a server that does not wait in getMore at its fastest.
+func (c *snapCoord) waiting(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.win != nil && c.win.key == key && c.win.ready
 }
 
 // record notes an event of db.coll with _id id handed on by stream key.
@@ -177,7 +189,8 @@ func after(a, b position.ClusterTime) bool {
 }
 
 // snapBefore emits the chunk of stream key that may go before an event at
-// ct (or, idle, now). It must be called with no transaction held.
+// ct (or, idle, now; ct is then the postBatchResumeToken's time). It must
+// be called with no transaction held.
 func (s *Source) snapBefore(ctx context.Context, e *emitter, ss *streamState, ct position.ClusterTime, idle bool, began time.Time) error {
 	if s.coord == nil || ss.holding {
 		return nil

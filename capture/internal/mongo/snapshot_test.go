@@ -240,7 +240,7 @@ func consumeUntil(t *testing.T, brokers []string, topic string, timeout time.Dur
 }
 
 // TestSnapshotKill9 runs the capture binary with an initial snapshot of a
-// collection in small chunks and kills it with SIGKILL twice in the
+// collection in small chunks and kills it with SIGKILL five times in the
 // middle: each restart resumes after the last committed chunk, so a
 // read_committed reader sees every document exactly once (a chunk and its
 // progress are in one Kafka transaction), and a later change is streamed.
@@ -289,7 +289,8 @@ log: {level: warn}
 	cmd := start()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	kills := 0
-	for _, at := range []int{n / 4, n / 2} {
+	for k := 1; k <= 5; k++ {
+		at := n * k / 7
 		recs := consumeUntil(t, e.brokers, e.topic(), 60*time.Second, func(recs []*kgo.Record) bool { return countSnap(recs) >= at })
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
@@ -320,6 +321,9 @@ log: {level: warn}
 	t.Logf("%d kills mid-snapshot; %d records, %d snapshot reads of %d documents, %d duplicated", kills, len(recs), countSnap(recs), len(seen), dups)
 	if len(seen) != n {
 		t.Errorf("%d documents snapshotted, want %d", len(seen), n)
+	}
+	if kills < 5 {
+		t.Errorf("%d kills in the middle of the snapshot, want 5", kills)
 	}
 	if dups > kills*chunk {
 		t.Errorf("%d duplicates, more than one chunk (%d) per kill (%d)", dups, chunk, kills)

@@ -245,7 +245,13 @@ func (s *Source) runStream(ctx context.Context, client *mongo.Client, key string
 					}
 					pending = nil
 				}
-				if err := s.snapBefore(ctx, e, ss, position.ClusterTime{}, true, began); err != nil {
+				var scanned position.ClusterTime
+				if tok := cs.ResumeToken(); tok != nil && s.coord != nil {
+					if t, err := tokenText(tok); err == nil {
+						scanned = tokenTime(t)
+					}
+				}
+				if err := s.snapBefore(ctx, e, ss, scanned, true, began); err != nil {
 					return err
 				}
 				// postBatchResumeToken: a newer position on a quiet stream.
@@ -268,6 +274,9 @@ func (s *Source) runStream(ctx context.Context, client *mongo.Client, key string
 				case <-time.After(idle):
 				}
 				idle = min(2*idle, 200*time.Millisecond)
+				if s.coord != nil && s.coord.waiting(ss.key) {
+					idle = 10 * time.Millisecond
+				}
 			}
 			continue
 		}

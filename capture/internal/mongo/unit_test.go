@@ -3,8 +3,11 @@ package mongo
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/sluice-cdc/sluice/pkg/position"
 )
 
 func TestCheckReportsEveryProblem(t *testing.T) {
@@ -73,5 +76,46 @@ func TestParseChangeKeyFallback(t *testing.T) {
 	}
 	if !strings.Contains(c.doc.Event, `"ns":{"db":"d","coll":"c"}`) {
 		t.Errorf("event without ns: %s", c.doc.Event)
+	}
+}
+
+// TestWindowTake: a chunk goes out before the first event after its read
+// time hw, or when idle after a getMore that began after the hand-over or
+// that scanned past hw; without hw, before any next event.
+func TestWindowTake(t *testing.T) {
+	hw := position.ClusterTime{T: 100, I: 5}
+	before, at, past := position.ClusterTime{T: 100, I: 4}, hw, position.ClusterTime{T: 100, I: 6}
+	for _, tc := range []struct {
+		name  string
+		hw    position.ClusterTime
+		ct    position.ClusterTime
+		idle  bool
+		began time.Duration // relative to the hand-over
+		emit  bool
+	}{
+		{"event before hw", hw, before, false, 0, false},
+		{"event at hw", hw, at, false, 0, false},
+		{"event after hw", hw, past, false, 0, true},
+		{"idle, getMore began before, scanned to hw", hw, at, true, -time.Second, false},
+		{"idle, getMore began before, scanned past hw", hw, past, true, -time.Second, true},
+		{"idle, getMore began before, no token", hw, position.ClusterTime{}, true, -time.Second, false},
+		{"idle, getMore began after", hw, position.ClusterTime{}, true, time.Second, true},
+		{"no hw, next event", position.ClusterTime{}, before, false, 0, true},
+		{"no hw, idle, began before", position.ClusterTime{}, past, true, -time.Second, false},
+		{"no hw, idle, began after", position.ClusterTime{}, position.ClusterTime{}, true, time.Second, true},
+	} {
+		var c snapCoord
+		w := c.open("k", "db", "c")
+		c.deliver(w, nil, false, "", tc.hw)
+		if !c.waiting("k") || c.waiting("other") {
+			t.Fatalf("%s: waiting wrong", tc.name)
+		}
+		got := c.take("k", tc.ct, tc.idle, w.delivered.Add(tc.began)) != nil
+		if got != tc.emit {
+			t.Errorf("%s: emitted %v, want %v", tc.name, got, tc.emit)
+		}
+		if c.take("other", past, false, time.Now()) != nil {
+			t.Errorf("%s: another stream took the window", tc.name)
+		}
 	}
 }
