@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -40,7 +41,17 @@ import (
 // time the stream takes to open).
 func mongoCapture(t *testing.T, src *testenv.Mongo, brokers []string, dir, prefix, db, coll, format string) *svc {
 	t.Helper()
-	cfg := writeFile(t, dir, "capture-"+format+".yaml", fmt.Sprintf(`name: %s
+	cfg := mongoCaptureConfig(t, brokers, dir, prefix, db, coll, format, "")
+	from := "time:" + time.Now().Add(-2*time.Second).UTC().Format(time.RFC3339)
+	return startSvc(t, "capture-"+format, dir, append(os.Environ(), "TEST_MONGO_URI="+src.URI()),
+		buildCapture(t), "run", "--config", cfg, "--from", from)
+}
+
+// mongoCaptureConfig writes the capture config of mongoCapture, plus extra
+// lines.
+func mongoCaptureConfig(t *testing.T, brokers []string, dir, prefix, db, coll, format, extra string) string {
+	t.Helper()
+	return writeFile(t, dir, "capture-"+format+".yaml", fmt.Sprintf(`name: %s
 source:
   kind: mongodb
   uri: ${TEST_MONGO_URI}
@@ -53,10 +64,8 @@ transactions: {commit_interval: 50ms, timeout: 20s}
 kafka: {brokers: [%q]}
 http: {listen: "127.0.0.1:0"}
 log: {level: info}
-`, prefix, db+"."+coll, format, prefix, brokers[0]))
-	from := "time:" + time.Now().Add(-2*time.Second).UTC().Format(time.RFC3339)
-	return startSvc(t, "capture-"+format, dir, append(os.Environ(), "TEST_MONGO_URI="+src.URI()),
-		buildCapture(t), "run", "--config", cfg, "--from", from)
+%s
+`, prefix, db+"."+coll, format, prefix, brokers[0], extra))
 }
 
 // typedDoc is a document holding every BSON type the target can store;
@@ -230,6 +239,80 @@ log: {level: info}
 	if err := dst.Connect(t).Database(ddb).Collection("sluice_offsets").FindOne(t.Context(), bson.D{{Key: "topic", Value: topic}}).Decode(&off); err != nil || off.Next == 0 {
 		t.Errorf("stored offset: %+v %v", off, err)
 	}
+	if err := apply.stop(t); err != nil {
+		t.Errorf("apply: %v", err)
+	}
+	if err := capture.stop(t); err != nil {
+		t.Errorf("capture: %v", err)
+	}
+}
+
+// TestMongoSnapshotToMongo fills a collection before capture starts, so
+// its documents reach the target only through the initial snapshot
+// (changestream format: copied documents are insert events with a
+// copyingData _id), while updates and deletes of random documents run
+// during the snapshot: the target ends equal to the source.
+func TestMongoSnapshotToMongo(t *testing.T) {
+	// FerretDB's SQLite backend scans the collection for each upsert by
+	// _id, so the collection stays small.
+	const n = 800
+	src := testenv.MongoJavaServer(t)
+	dst := testenv.FerretDB(t)
+	brokers := testenv.SharedKafka(t).Brokers()
+	dir := t.TempDir()
+	sdb, ddb := src.CreateDatabase(t), dst.CreateDatabase(t)
+	prefix := "ms-" + testenv.UniqueName(t)
+	topic := prefix + "." + sdb + ".docs"
+	source := src.Connect(t).Database(sdb).Collection("docs")
+	docs := make([]any, n)
+	ids := make([]any, n)
+	for i := range n {
+		d := typedDoc(i, false)
+		docs[i], ids[i] = d, d[0].Value
+	}
+	if _, err := source.InsertMany(t.Context(), docs); err != nil {
+		t.Fatal(err)
+	}
+	// No stored position and no --from: the initial snapshot copies them.
+	ccfg := mongoCaptureConfig(t, brokers, dir, prefix, sdb, "docs", "changestream", "snapshot: {mode: initial, chunk_size: 100}")
+	capture := startSvc(t, "capture", dir, append(os.Environ(), "TEST_MONGO_URI="+src.URI()), buildCapture(t), "run", "--config", ccfg)
+	capture.waitLog(t, "initial snapshot", 30*time.Second)
+
+	cfg := writeFile(t, dir, "apply.yaml", fmt.Sprintf(`group: %s
+topics: [%q]
+target:
+  kind: mongodb
+  dsn: ${TARGET_DSN}
+  database: %s
+  decimals: string
+batch: {linger: 20ms}
+consumer: {session_timeout: 6s, topic_refresh: 1s}
+kafka: {brokers: [%q]}
+http: {listen: "127.0.0.1:0"}
+log: {level: info}
+`, prefix, topic, ddb, brokers[0]))
+	apply := startSvc(t, "apply-mongo", dir, append(os.Environ(), "TARGET_DSN="+dst.URI()), buildApply(t), "run", "--config", cfg)
+	apply.waitLog(t, "apply running", 30*time.Second)
+
+	// Changes while the snapshot copies the collection.
+	ctx := t.Context()
+	for k := range 100 {
+		id := ids[rand.N(n)]
+		var err error
+		if k%6 == 0 {
+			_, err = source.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+		} else {
+			_, err = source.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "s", Value: fmt.Sprintf("changed %d", k)}, {Key: "i32", Value: int32(k)}}}})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	want := docsText(t, source)
+	target := dst.Connect(t).Database(ddb).Collection("docs")
+	waitSame(t, "the target collection", 90*time.Second, want, func() []string { return docsText(t, target) })
+	t.Logf("target equals source: %d documents (%d before capture started, reachable only through the snapshot; 100 changes during it)", len(want), n)
 	if err := apply.stop(t); err != nil {
 		t.Errorf("apply: %v", err)
 	}
