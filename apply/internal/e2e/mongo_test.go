@@ -68,6 +68,29 @@ log: {level: info}
 `, prefix, db+"."+coll, format, prefix, brokers[0], extra))
 }
 
+// mongoApply starts apply (group) from topic into database ddb of dst,
+// with extra YAML lines, and waits until it runs.
+func mongoApply(t *testing.T, dst *testenv.Mongo, brokers []string, dir, group, topic, ddb, decimals, extra string) *svc {
+	t.Helper()
+	cfg := writeFile(t, dir, "apply.yaml", fmt.Sprintf(`group: %s
+topics: [%q]
+target:
+  kind: mongodb
+  dsn: ${TARGET_DSN}
+  database: %s
+  decimals: %s
+batch: {linger: 20ms}
+consumer: {session_timeout: 6s, topic_refresh: 1s}
+kafka: {brokers: [%q]}
+http: {listen: "127.0.0.1:0"}
+log: {level: info}
+%s
+`, group, topic, ddb, decimals, brokers[0], extra))
+	apply := startSvc(t, "apply-mongo", dir, append(os.Environ(), "TARGET_DSN="+dst.URI()), buildApply(t), "run", "--config", cfg)
+	apply.waitLog(t, "apply running", 30*time.Second)
+	return apply
+}
+
 // typedDoc is a document holding every BSON type the target can store;
 // decimal adds a Decimal128 (not on FerretDB).
 func typedDoc(i int, decimal bool) bson.D {
@@ -189,25 +212,10 @@ func TestMongoToMongo(t *testing.T) {
 	if dst.Real() {
 		decimals = "decimal128"
 	}
-	cfg := writeFile(t, dir, "apply.yaml", fmt.Sprintf(`group: %s
-topics: [%q]
-target:
-  kind: mongodb
-  dsn: ${TARGET_DSN}
-  database: %s
-  decimals: %s
-mapping:
+	apply := mongoApply(t, dst, brokers, dir, prefix, topic, ddb, decimals, fmt.Sprintf(`mapping:
   rules:
     - source: %s.docs
-      target: copy
-batch: {linger: 20ms}
-consumer: {session_timeout: 6s, topic_refresh: 1s}
-kafka: {brokers: [%q]}
-http: {listen: "127.0.0.1:0"}
-log: {level: info}
-`, prefix, topic, ddb, decimals, sdb, brokers[0]))
-	apply := startSvc(t, "apply-mongo", dir, append(os.Environ(), "TARGET_DSN="+dst.URI()), buildApply(t), "run", "--config", cfg)
-	apply.waitLog(t, "apply running", 30*time.Second)
+      target: copy`, sdb))
 
 	source := src.Connect(t).Database(sdb).Collection("docs")
 	// Decimal128 only where both servers hold it (not FerretDB).
@@ -278,21 +286,7 @@ func TestMongoSnapshotToMongo(t *testing.T) {
 	capture := startSvc(t, "capture", dir, append(os.Environ(), "TEST_MONGO_URI="+src.URI()), buildCapture(t), "run", "--config", ccfg)
 	capture.waitLog(t, "initial snapshot", 30*time.Second)
 
-	cfg := writeFile(t, dir, "apply.yaml", fmt.Sprintf(`group: %s
-topics: [%q]
-target:
-  kind: mongodb
-  dsn: ${TARGET_DSN}
-  database: %s
-  decimals: string
-batch: {linger: 20ms}
-consumer: {session_timeout: 6s, topic_refresh: 1s}
-kafka: {brokers: [%q]}
-http: {listen: "127.0.0.1:0"}
-log: {level: info}
-`, prefix, topic, ddb, brokers[0]))
-	apply := startSvc(t, "apply-mongo", dir, append(os.Environ(), "TARGET_DSN="+dst.URI()), buildApply(t), "run", "--config", cfg)
-	apply.waitLog(t, "apply running", 30*time.Second)
+	apply := mongoApply(t, dst, brokers, dir, prefix, topic, ddb, "string", "")
 
 	// Changes while the snapshot copies the collection.
 	ctx := t.Context()

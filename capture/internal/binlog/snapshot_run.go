@@ -78,10 +78,7 @@ type snapRun struct {
 	flavor string
 	meta   *snapMeta
 
-	// rate of the current table in this run
-	runStart time.Time
-	runRows  int64
-	lastLog  time.Time
+	meter ProgressMeter
 }
 
 // run copies the queued tables until ctx ends, the queue is empty (and no
@@ -280,8 +277,7 @@ func (s *snapRun) settle(ctx context.Context, p *pending) error {
 		return ctx.Err()
 	}
 	if err == nil {
-		s.runRows += int64(p.rows)
-		s.progress(p.table, p.complete)
+		s.meter.Chunk(p.table, p.rows, p.complete)
 	}
 	return err
 }
@@ -314,7 +310,7 @@ func (s *snapRun) tryChunk(ctx context.Context, base SnapshotState, prev *pendin
 		if s.meta, err = s.r.loadMeta(ctx, s.db, s.flavor, t.DB, t.Table); err != nil {
 			return nil, prevErr, err
 		}
-		s.runStart, s.runRows = time.Now(), 0
+		s.meter.Begin()
 	}
 	var after []any
 	if len(t.After) > 0 {
@@ -386,28 +382,55 @@ func (s *snapRun) tryChunk(ctx context.Context, base SnapshotState, prev *pendin
 	return &pending{b: b, next: next, table: done, complete: ch.complete, rows: len(rows)}, prevErr, nil
 }
 
-// progress logs (every 10s and at the end of a table) and reports the
-// progress of a table.
-func (s *snapRun) progress(t SnapshotTable, done bool) {
-	el := time.Since(s.runStart).Seconds()
+// ProgressMeter reports and logs snapshot progress (every 10s and at the
+// end of a table): rows done, the estimate, the rate of the table in this
+// run and the ETA. Both sources' snapshotters use it.
+type ProgressMeter struct {
+	Report func(SnapshotProgress) // nil: log only
+	Log    *zap.Logger
+	Noun   string // "table" or "collection", in log lines
+
+	start   time.Time // the current table's start in this run
+	rows    int64     // its rows copied in this run
+	lastLog time.Time
+}
+
+// Begin starts the rate of a table (a new one, or the first in this run).
+func (m *ProgressMeter) Begin() { m.start, m.rows = time.Now(), 0 }
+
+// Continue starts the rate of a table resumed in this run, unless started.
+func (m *ProgressMeter) Continue() {
+	if m.start.IsZero() {
+		m.Begin()
+	}
+}
+
+// Chunk counts a chunk of rows of t emitted (t as after the chunk) and
+// reports; done is the table's last chunk.
+func (m *ProgressMeter) Chunk(t SnapshotTable, rows int, done bool) {
+	m.Continue()
+	m.rows += int64(rows)
 	p := SnapshotProgress{DB: t.DB, Table: t.Table, Rows: t.Rows, Total: max(t.Total, t.Rows), Done: done}
-	if el > 0 {
-		p.RowsPerS = float64(s.runRows) / el
+	if el := time.Since(m.start).Seconds(); el > 0 {
+		p.RowsPerS = float64(m.rows) / el
 	}
 	if p.RowsPerS > 0 && p.Total > p.Rows && !done {
 		p.ETA = time.Duration(float64(p.Total-p.Rows) / p.RowsPerS * float64(time.Second))
 	}
-	if s.cfg.Progress != nil {
-		s.cfg.Progress(p)
+	if m.Report != nil {
+		m.Report(p)
 	}
-	if done || time.Since(s.lastLog) >= 10*time.Second {
-		s.lastLog = time.Now()
+	if done || time.Since(m.lastLog) >= 10*time.Second {
+		m.lastLog = time.Now()
 		msg := "snapshot progress"
 		if done {
-			msg = "snapshot of table complete"
+			msg = "snapshot of " + m.Noun + " complete"
 		}
-		s.log.Info(msg, zap.String("table", t.Name()), zap.Int64("rows", p.Rows), zap.Int64("estimated_total", p.Total),
+		m.Log.Info(msg, zap.String(m.Noun, t.Name()), zap.Int64("rows", p.Rows), zap.Int64("estimated_total", p.Total),
 			zap.Int64("chunks", t.Chunks), zap.Float64("rows_per_s", float64(int64(p.RowsPerS))), zap.Duration("eta", p.ETA.Round(time.Second)))
+	}
+	if done {
+		m.start = time.Time{}
 	}
 }
 
@@ -466,7 +489,8 @@ func (r *Reader) startSnapshots(ctx context.Context, srv *server) (*snapRun, Sna
 	if cfg.ChunkSize <= 0 {
 		cfg.ChunkSize = defaultChunkSize
 	}
-	return &snapRun{r: r, cfg: &cfg, log: r.log.Named("snapshot")}, state, nil
+	log := r.log.Named("snapshot")
+	return &snapRun{r: r, cfg: &cfg, log: log, meter: ProgressMeter{Report: cfg.Progress, Log: log, Noun: "table"}}, state, nil
 }
 
 // emitChunk sends a chunk as snapshot rows (with the bootstrap-start and

@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,33 +21,12 @@ import (
 func TestKill9Capture(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	bin := captureBin(t, dir)
-	cfgPath := filepath.Join(dir, "capture.yaml")
-	cfg := fmt.Sprintf(`name: %s
-source:
-  kind: mongodb
-  uri: ${TEST_MONGO_URI}
-  watch: collections
-  collections: [%q]
-format: debezium
-topics: {prefix: %s}
-transactions: {commit_interval: 50ms, timeout: 20s}
-kafka: {brokers: [%q]}
-http: {listen: "127.0.0.1:0"}
-log: {level: warn}
-`, e.prefix, e.db+"."+e.coll, e.prefix, e.brokers[0])
-	must(t, os.WriteFile(cfgPath, []byte(cfg), 0o600), "writing config")
-
+	cp := e.binCapture(t, dir, []string{e.db + "." + e.coll}, "")
 	start := func(from string) *exec.Cmd {
-		args := []string{"run", "--config", cfgPath}
 		if from != "" {
-			args = append(args, "--from", from)
+			return cp.start(t, "--from", from)
 		}
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "TEST_MONGO_URI="+e.m.URI())
-		cmd.Stderr, cmd.Stdout = os.Stderr, os.Stderr
-		must(t, cmd.Start(), "starting capture")
-		return cmd
+		return cp.start(t)
 	}
 	cmd := start(startSpec())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
@@ -99,4 +79,51 @@ func captureBin(t *testing.T, dir string) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// binCapture runs the capture command on a config of e's server and
+// broker.
+type binCapture struct {
+	bin, cfg string
+	env      []string
+}
+
+// binCapture writes a config that watches colls (db.collection) in the
+// Debezium format, with extra YAML lines.
+func (e *env) binCapture(t *testing.T, dir string, colls []string, extra string) *binCapture {
+	t.Helper()
+	list, _ := json.Marshal(colls)
+	cfg := fmt.Sprintf(`name: %s
+source:
+  kind: mongodb
+  uri: ${TEST_MONGO_URI}
+  watch: collections
+  collections: %s
+format: debezium
+topics: {prefix: %s}
+transactions: {commit_interval: 20ms, timeout: 20s}
+kafka: {brokers: [%q]}
+http: {listen: "127.0.0.1:0"}
+log: {level: warn}
+%s
+`, e.prefix, list, e.prefix, e.brokers[0], extra)
+	path := filepath.Join(dir, "capture.yaml")
+	must(t, os.WriteFile(path, []byte(cfg), 0o600), "writing config")
+	return &binCapture{bin: captureBin(t, dir), cfg: path, env: append(os.Environ(), "TEST_MONGO_URI="+e.m.URI())}
+}
+
+// command is the capture command sub (run, snapshot, ...) on the config.
+func (b *binCapture) command(sub string, args ...string) *exec.Cmd {
+	cmd := exec.Command(b.bin, append([]string{sub, "--config", b.cfg}, args...)...)
+	cmd.Env = b.env
+	return cmd
+}
+
+// start starts `capture run` with args, its output on the test's stderr.
+func (b *binCapture) start(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := b.command("run", args...)
+	cmd.Stderr, cmd.Stdout = os.Stderr, os.Stderr
+	must(t, cmd.Start(), "starting capture")
+	return cmd
 }

@@ -30,9 +30,7 @@ type snapRun struct {
 
 	noSessions bool // the server refused a session (no operationTime)
 
-	runStart time.Time // rate of the current collection in this run
-	runDocs  int64
-	lastLog  time.Time
+	meter binlog.ProgressMeter
 }
 
 // startSnapshot prepares the snapshotter of a Run from the stored state,
@@ -77,7 +75,8 @@ func (s *Source) startSnapshot(ctx context.Context, client *mongo.Client) (*snap
 	if cfg.ChunkSize <= 0 {
 		cfg.ChunkSize = defaultChunkSize
 	}
-	return &snapRun{s: s, cfg: cfg, client: client, log: s.log.Named("snapshot")}, state, nil
+	log := s.log.Named("snapshot")
+	return &snapRun{s: s, cfg: cfg, client: client, log: log, meter: binlog.ProgressMeter{Report: cfg.Progress, Log: log, Noun: "collection"}}, state, nil
 }
 
 // snapshotCollections lists the captured collections, sorted.
@@ -221,14 +220,14 @@ func (r *snapRun) chunk(ctx context.Context, state binlog.SnapshotState) (binlog
 		after = &v
 	}
 	if t.Rows == 0 && len(t.After) == 0 {
-		r.runStart, r.runDocs = time.Now(), 0
+		r.meter.Begin()
 		cur.StartedMs = time.Now().UnixMilli()
 		coll := r.client.Database(t.DB).Collection(t.Table)
 		if n, err := coll.EstimatedDocumentCount(ctx); err == nil {
 			cur.Total = n
 		}
-	} else if r.runStart.IsZero() {
-		r.runStart = time.Now()
+	} else {
+		r.meter.Continue()
 	}
 
 	w := r.s.coord.open(key, t.DB, t.Table)
@@ -281,11 +280,7 @@ func (r *snapRun) chunk(ctx context.Context, state binlog.SnapshotState) (binlog
 	case <-ctx.Done():
 		return state, ctx.Err()
 	}
-	r.runDocs += int64(len(out))
-	r.progress(done, complete)
-	if complete {
-		r.runStart = time.Time{}
-	}
+	r.meter.Chunk(done, len(out), complete)
 	return next, nil
 }
 
@@ -436,28 +431,4 @@ func snapshotDoc(d bson.Raw, db, coll string, nowMs int64, name, version string)
 		return nil, err
 	}
 	return &source.Doc{Change: m, Event: text}, nil
-}
-
-// progress logs (every 10s and at the end of a collection) and reports.
-func (r *snapRun) progress(t binlog.SnapshotTable, done bool) {
-	el := time.Since(r.runStart).Seconds()
-	p := binlog.SnapshotProgress{DB: t.DB, Table: t.Table, Rows: t.Rows, Total: max(t.Total, t.Rows), Done: done}
-	if el > 0 {
-		p.RowsPerS = float64(r.runDocs) / el
-	}
-	if p.RowsPerS > 0 && p.Total > p.Rows && !done {
-		p.ETA = time.Duration(float64(p.Total-p.Rows) / p.RowsPerS * float64(time.Second))
-	}
-	if r.cfg.Progress != nil {
-		r.cfg.Progress(p)
-	}
-	if done || time.Since(r.lastLog) >= 10*time.Second {
-		r.lastLog = time.Now()
-		msg := "snapshot progress"
-		if done {
-			msg = "snapshot of collection complete"
-		}
-		r.log.Info(msg, zap.String("collection", t.Name()), zap.Int64("docs", p.Rows), zap.Int64("estimated_total", p.Total),
-			zap.Int64("chunks", t.Chunks), zap.Float64("docs_per_s", float64(int64(p.RowsPerS))), zap.Duration("eta", p.ETA.Round(time.Second)))
-	}
 }

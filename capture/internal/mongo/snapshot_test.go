@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -249,7 +247,6 @@ func TestSnapshotKill9(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	dir := t.TempDir()
-	bin := captureBin(t, dir)
 	c := e.m.Connect(t).Database(e.db).Collection(e.coll)
 	batch := make([]any, 0, 1000)
 	for i := range n {
@@ -263,29 +260,8 @@ func TestSnapshotKill9(t *testing.T) {
 	// The initial position (stored with the first chunk, before any event)
 	// is the capture's start second: keep the inserts out of it.
 	time.Sleep(1100 * time.Millisecond)
-	cfgPath := filepath.Join(dir, "capture.yaml")
-	cfg := fmt.Sprintf(`name: %s
-source:
-  kind: mongodb
-  uri: ${TEST_MONGO_URI}
-  watch: collections
-  collections: [%q]
-format: debezium
-snapshot: {mode: initial, chunk_size: %d}
-topics: {prefix: %s}
-transactions: {commit_interval: 20ms, timeout: 20s}
-kafka: {brokers: [%q]}
-http: {listen: "127.0.0.1:0"}
-log: {level: warn}
-`, e.prefix, e.db+"."+e.coll, chunk, e.prefix, e.brokers[0])
-	must(t, os.WriteFile(cfgPath, []byte(cfg), 0o600), "writing config")
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "run", "--config", cfgPath)
-		cmd.Env = append(os.Environ(), "TEST_MONGO_URI="+e.m.URI())
-		cmd.Stderr, cmd.Stdout = os.Stderr, os.Stderr
-		must(t, cmd.Start(), "starting capture")
-		return cmd
-	}
+	cp := e.binCapture(t, dir, []string{e.db + "." + e.coll}, fmt.Sprintf("snapshot: {mode: initial, chunk_size: %d}", chunk))
+	start := func() *exec.Cmd { return cp.start(t) }
 	cmd := start()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	kills := 0
@@ -340,7 +316,6 @@ func TestOnDemandSnapshot(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	dir := t.TempDir()
-	bin := captureBin(t, dir)
 	db := e.m.Connect(t).Database(e.db)
 	c, other := db.Collection(e.coll), db.Collection("other")
 	batch := make([]any, 0, n)
@@ -351,26 +326,8 @@ func TestOnDemandSnapshot(t *testing.T) {
 	must(t, err, "insert")
 	_, err = other.InsertOne(ctx, bson.D{{Key: "_id", Value: int32(-1)}})
 	must(t, err, "insert into other")
-	cfgPath := filepath.Join(dir, "capture.yaml")
-	cfg := fmt.Sprintf(`name: %s
-source:
-  kind: mongodb
-  uri: ${TEST_MONGO_URI}
-  watch: collections
-  collections: [%q, %q]
-format: debezium
-snapshot: {mode: never, chunk_size: %d}
-topics: {prefix: %s}
-transactions: {commit_interval: 20ms, timeout: 20s}
-kafka: {brokers: [%q]}
-http: {listen: "127.0.0.1:0"}
-log: {level: warn}
-`, e.prefix, e.db+"."+e.coll, e.db+".other", chunk, e.prefix, e.brokers[0])
-	must(t, os.WriteFile(cfgPath, []byte(cfg), 0o600), "writing config")
-	cmd := exec.Command(bin, "run", "--config", cfgPath)
-	cmd.Env = append(os.Environ(), "TEST_MONGO_URI="+e.m.URI())
-	cmd.Stderr, cmd.Stdout = os.Stderr, os.Stderr
-	must(t, cmd.Start(), "starting capture")
+	cp := e.binCapture(t, dir, []string{e.db + "." + e.coll, e.db + ".other"}, fmt.Sprintf("snapshot: {mode: never, chunk_size: %d}", chunk))
+	cmd := cp.start(t)
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
 	// The other collection streams throughout.
@@ -389,9 +346,7 @@ log: {level: warn}
 	}()
 	consumeUntil(t, e.brokers, otherTopic, 30*time.Second, func(recs []*kgo.Record) bool { return len(recs) >= 10 })
 
-	req := exec.Command(bin, "snapshot", "--config", cfgPath, "--table", e.db+"."+e.coll)
-	req.Env = cmd.Env
-	out, err := req.CombinedOutput()
+	out, err := cp.command("snapshot", "--table", e.db+"."+e.coll).CombinedOutput()
 	must(t, err, "capture snapshot: %s", out)
 	t.Logf("capture snapshot: %s", bytes.TrimSpace(out))
 
