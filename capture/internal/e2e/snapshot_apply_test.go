@@ -5,13 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -200,10 +198,7 @@ func TestSnapshotToApply(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	n := 200000
-	if s := os.Getenv("SLUICE_SNAPSHOT_ROWS"); s != "" {
-		n, _ = strconv.Atoi(s)
-	}
+	n := snapshotRows(200000)
 	kills := 2
 	if s := os.Getenv("SLUICE_SNAPSHOT_KILLS"); s != "" {
 		kills, _ = strconv.Atoi(s)
@@ -249,51 +244,16 @@ func snapshotToApply(t *testing.T, format string, n, kills, chunk int) {
 	path := snapshotYAML(t, cfg, chunk)
 	log := newCaptureLog(t)
 
-	var stopWriter atomic.Bool
-	writerDone := make(chan error, 1)
-	var updates, deletes atomic.Int64
-	go func() {
-		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-		for !stopWriter.Load() {
-			id := 1 + rng.IntN(n)
-			q, c := "UPDATE t SET v = v + 1, pad = CONCAT('upd-', v + 1) WHERE id = ?", &updates
-			if rng.IntN(10) == 0 {
-				q, c = "DELETE FROM t WHERE id = ?", &deletes
-			}
-			if _, err := src.ExecContext(ctx, q, id); err != nil {
-				writerDone <- err
-				return
-			}
-			c.Add(1)
-			time.Sleep(200 * time.Microsecond)
-		}
-		writerDone <- nil
-	}()
-
+	w := startRowWriter(ctx, src, n, "UPDATE t SET v = v + 1, pad = CONCAT('upd-', v + 1) WHERE id = ?")
 	start := time.Now()
 	p := startCapture(t, bin, path, m.Password(), log)
 	startApply(t, abin, m, dstName, "snap-"+cfg.name, cfg.topic("t"), k.Brokers())
-	killed := 0
-	for i := 0; i < kills; i++ {
-		run := fmt.Sprintf("[run %d]", i+1)
-		if log.waitFor(60*time.Second, run, "snapshot progress") == "" {
-			t.Fatalf("run %d copied no chunk:\n%s", i+1, log.tail(20))
-		}
-		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
-		if log.waitFor(10*time.Millisecond, "snapshot of table complete") != "" {
-			break
-		}
-		p.kill()
-		killed++
-		t.Logf("kill %d at %s", killed, time.Since(start).Round(time.Millisecond))
-		p = startCapture(t, bin, path, m.Password(), log)
-	}
+	p, killed := killDuringSnapshot(t, log, kills, p, func() *captureProc { return startCapture(t, bin, path, m.Password(), log) })
 	if log.waitFor(10*time.Minute, "snapshot of table complete") == "" {
 		t.Fatalf("the snapshot did not complete:\n%s", log.tail(20))
 	}
 	snapDur := time.Since(start)
-	stopWriter.Store(true)
-	if err := <-writerDone; err != nil {
+	if err := w.stop(); err != nil {
 		t.Fatal(err)
 	}
 	sums := waitTargetEqual(t, src, dst, 5*time.Minute)
@@ -331,6 +291,6 @@ func snapshotToApply(t *testing.T, format string, n, kills, chunk int) {
 		t.Errorf("%d snapshot rows, more than the %d rows plus one chunk per kill (%d)", r.bootstrap, n, maxRows)
 	}
 	t.Logf("%s: %d rows snapshotted in %s with %d kills and %d updates + %d deletes meanwhile; target == source %s after the start (%d rows, checksum %016x); topic: %d snapshot rows (at most %d allowed), %d streamed changes, no stale version",
-		format, n, snapDur.Round(time.Millisecond), killed, updates.Load(), deletes.Load(), total.Round(time.Millisecond),
+		format, n, snapDur.Round(time.Millisecond), killed, w.updates.Load(), w.deletes.Load(), total.Round(time.Millisecond),
 		len(sums), tableSum(sums), r.bootstrap, n+killed*chunk, r.streamed)
 }

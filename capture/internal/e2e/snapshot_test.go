@@ -179,6 +179,76 @@ func compare(t *testing.T, got, want map[int64]int64) {
 	}
 }
 
+// snapshotRows is SLUICE_SNAPSHOT_ROWS, else def.
+func snapshotRows(def int) int {
+	if s := os.Getenv("SLUICE_SNAPSHOT_ROWS"); s != "" {
+		n, _ := strconv.Atoi(s)
+		return n
+	}
+	return def
+}
+
+// rowWriter updates (update, with the id as its parameter) and now and
+// then deletes random rows 1..n of table t until stopped.
+type rowWriter struct {
+	stopped          atomic.Bool
+	done             chan error
+	updates, deletes atomic.Int64
+}
+
+func startRowWriter(ctx context.Context, db *sql.DB, n int, update string) *rowWriter {
+	w := &rowWriter{done: make(chan error, 1)}
+	go func() {
+		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+		for !w.stopped.Load() {
+			q, c := update, &w.updates
+			if rng.IntN(10) == 0 {
+				q, c = "DELETE FROM t WHERE id = ?", &w.deletes
+			}
+			if _, err := db.ExecContext(ctx, q, 1+rng.IntN(n)); err != nil {
+				w.done <- err
+				return
+			}
+			c.Add(1)
+			time.Sleep(200 * time.Microsecond)
+		}
+		w.done <- nil
+	}()
+	return w
+}
+
+// stop ends the writes and returns the writer's error.
+func (w *rowWriter) stop() error {
+	w.stopped.Store(true)
+	return <-w.done
+}
+
+// killDuringSnapshot kills capture (-9) up to kills times, each soon
+// after the run copied a chunk, and restarts it; it stops early when the
+// snapshot completed. It returns the running capture and the kills made.
+func killDuringSnapshot(t *testing.T, log *captureLog, kills int, p *captureProc, restart func() *captureProc) (*captureProc, int) {
+	t.Helper()
+	start := time.Now()
+	killed := 0
+	for i := 0; i < kills; i++ {
+		run := fmt.Sprintf("[run %d]", i+1)
+		if log.waitFor(60*time.Second, run, "snapshot progress") == "" {
+			t.Fatalf("run %d copied no chunk:\n%s", i+1, log.tail(20))
+		}
+		// A short random delay: a fixed one let a fast machine finish
+		// the whole table before the last kill.
+		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
+		if log.waitFor(10*time.Millisecond, "snapshot of table complete") != "" {
+			break
+		}
+		p.kill()
+		killed++
+		t.Logf("kill %d at %s", killed, time.Since(start).Round(time.Millisecond))
+		p = restart()
+	}
+	return p, killed
+}
+
 // TestSnapshotUnderWritesAndKills snapshots a table while a writer updates
 // and deletes random rows of it, killing capture (-9) mid-snapshot several
 // times. Replaying the topic must give exactly the source table, no row
@@ -189,10 +259,7 @@ func TestSnapshotUnderWritesAndKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	n := 200000
-	if s := os.Getenv("SLUICE_SNAPSHOT_ROWS"); s != "" {
-		n, _ = strconv.Atoi(s)
-	}
+	n := snapshotRows(200000)
 	kills := 5
 	chunk := 5000
 	m := testenv.SharedMariaDB(t)
@@ -214,64 +281,23 @@ func TestSnapshotUnderWritesAndKills(t *testing.T) {
 	path := snapshotYAML(t, cfg, chunk)
 	log := newCaptureLog(t)
 
-	// The writer: updates (v+1) and deletes of random rows until stopped.
-	var stopWriter atomic.Bool
-	writerDone := make(chan error, 1)
-	var writes atomic.Int64
-	go func() {
-		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-		for !stopWriter.Load() {
-			id := 1 + rng.IntN(n)
-			q := "UPDATE t SET v = v + 1 WHERE id = ?"
-			if rng.IntN(10) == 0 {
-				q = "DELETE FROM t WHERE id = ?"
-			}
-			if _, err := db.ExecContext(ctx, q, id); err != nil {
-				writerDone <- err
-				return
-			}
-			writes.Add(1)
-			time.Sleep(200 * time.Microsecond)
-		}
-		writerDone <- nil
-	}()
-
+	w := startRowWriter(ctx, db, n, "UPDATE t SET v = v + 1 WHERE id = ?")
 	start := time.Now()
-	p := startCapture(t, bin, path, m.Password(), log)
-	killed := 0
-	for i := 0; i < kills; i++ {
-		// Wait until this run's reader has started (or resumed) the
-		// snapshot, let it copy a few chunks, then kill it mid-snapshot.
-		run := fmt.Sprintf("[run %d]", i+1)
-		if log.waitFor(60*time.Second, run, "snapshot") == "" {
-			t.Fatalf("run %d did not start its snapshot:\n%s", i+1, log.tail(20))
-		}
-		// Kill soon after this run has copied a chunk: a fixed delay
-		// let a fast machine finish the whole table before the fifth kill.
-		log.waitFor(30*time.Second, run, "snapshot progress")
-		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
-		if log.waitFor(10*time.Millisecond, "snapshot of table complete") != "" {
-			break
-		}
-		p.kill()
-		killed++
-		t.Logf("kill %d at %s", killed, time.Since(start).Round(time.Millisecond))
-		p = startCapture(t, bin, path, m.Password(), log)
-	}
+	p, killed := killDuringSnapshot(t, log, kills, startCapture(t, bin, path, m.Password(), log),
+		func() *captureProc { return startCapture(t, bin, path, m.Password(), log) })
 	if killed < kills {
 		t.Errorf("the snapshot finished after %d kills, want %d mid-snapshot kills", killed, kills)
 	}
 	log.waitFor(5*time.Minute, "snapshot of table complete")
 	snapDur := time.Since(start)
-	stopWriter.Store(true)
-	if err := <-writerDone; err != nil {
+	if err := w.stop(); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second) // let the stream catch up with the last writes
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("capture exit %d:\n%s", code, log.tail(30))
 	}
-	t.Logf("snapshot took %s with %d kills and %d concurrent writes", snapDur.Round(time.Millisecond), kills, writes.Load())
+	t.Logf("snapshot took %s with %d kills and %d concurrent writes", snapDur.Round(time.Millisecond), kills, w.updates.Load()+w.deletes.Load())
 
 	for _, l := range log.lines() {
 		if strings.Contains(l, "resuming snapshot") {
