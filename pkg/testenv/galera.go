@@ -156,20 +156,7 @@ func (g *Galera) initNode(ctx context.Context, i int, extra []string) error {
 	if i > 0 {
 		return nil
 	}
-	root, err := sql.Open("mysql", "root@unix("+m.socket+")/")
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for _, q := range []string{
-		"CREATE USER '" + mariaUser + "'@'%' IDENTIFIED BY '" + mariaPassword + "'",
-		"GRANT ALL PRIVILEGES ON *.* TO '" + mariaUser + "'@'%' WITH GRANT OPTION",
-	} {
-		if _, err := root.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("creating the test user: %w", err)
-		}
-	}
-	return nil
+	return m.createTestUser(ctx)
 }
 
 // wsrepLines are node i's Galera settings. bootstrap gives the empty

@@ -102,20 +102,7 @@ func (m *MariaDB) init(ctx context.Context) error {
 	if err := m.start(ctx); err != nil {
 		return err
 	}
-	root, err := sql.Open("mysql", "root@unix("+m.socket+")/")
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for _, q := range []string{
-		"CREATE USER '" + mariaUser + "'@'%' IDENTIFIED BY '" + mariaPassword + "'",
-		"GRANT ALL PRIVILEGES ON *.* TO '" + mariaUser + "'@'%' WITH GRANT OPTION",
-	} {
-		if _, err := root.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("creating the test user: %w", err)
-		}
-	}
-	return nil
+	return m.createTestUser(ctx)
 }
 
 // config is the instance's my.cnf. Durability is relaxed (redo log flushed
@@ -347,4 +334,22 @@ func skipIfDisabled(tb testing.TB) {
 	if serversDisabled() {
 		tb.Skip("testenv: SLUICE_TEST_SERVERS=none, skipping a test that needs a server")
 	}
+}
+
+// createTestUser creates the user tests connect as, over root's socket.
+func (m *MariaDB) createTestUser(ctx context.Context) error {
+	root, err := sql.Open("mysql", "root@unix("+m.socket+")/")
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, q := range []string{
+		"CREATE USER '" + mariaUser + "'@'%' IDENTIFIED BY '" + mariaPassword + "'",
+		"GRANT ALL PRIVILEGES ON *.* TO '" + mariaUser + "'@'%' WITH GRANT OPTION",
+	} {
+		if _, err := root.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("creating the test user: %w", err)
+		}
+	}
+	return nil
 }
