@@ -290,22 +290,8 @@ func metric(t *testing.T, addr, name string, filters ...string) float64 {
 // rowsText returns every row of a query as one string per row.
 func rowsText(t *testing.T, db *sql.DB, q string) []string {
 	t.Helper()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
 	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	for _, vals := range testenv.QueryRows(t, db, q) {
 		var parts []string
 		for _, v := range vals {
 			if v.Valid {

@@ -373,21 +373,8 @@ func normJSON(t *testing.T, s string) string {
 // sqlRows reads the target table in the column order of sqlRow.
 func sqlRows(t *testing.T, db *sql.DB, q string) []string {
 	t.Helper()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
 	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, 13)
-		ptrs := make([]any, len(vals))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	for _, vals := range testenv.QueryRows(t, db, q) {
 		var cols []string
 		for i, v := range vals {
 			switch {
@@ -400,9 +387,6 @@ func sqlRows(t *testing.T, db *sql.DB, q string) []string {
 			}
 		}
 		out = append(out, strings.Join(cols, "|"))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out
 }

@@ -67,22 +67,8 @@ func (f *fixture) exec(qs ...string) {
 // NULL as "<null>".
 func (f *fixture) dump(q string) []string {
 	f.t.Helper()
-	rows, err := f.conn.Query(q)
-	if err != nil {
-		f.t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
 	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			f.t.Fatal(err)
-		}
+	for _, vals := range testenv.QueryRows(f.t, f.conn, q) {
 		s := make([]string, len(vals))
 		for i, v := range vals {
 			s[i] = v.String
@@ -91,9 +77,6 @@ func (f *fixture) dump(q string) []string {
 			}
 		}
 		out = append(out, strings.Join(s, "|"))
-	}
-	if err := rows.Err(); err != nil {
-		f.t.Fatal(err)
 	}
 	return out
 }
