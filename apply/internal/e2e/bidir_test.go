@@ -57,22 +57,8 @@ func TestBidirectionalNoLoop(t *testing.T) {
 	topicA, topicB := prefA+"."+dbA+".items", prefB+"."+dbB+".items"
 
 	captureCfg := func(name string, m *testenv.MariaDB, db, prefix, drop string) string {
-		return writeFile(t, dir, name+".yaml", fmt.Sprintf(`name: %s
-source:
-  addrs: [%q]
-  user: %s
-  password: "${SOURCE_PASSWORD}"
-  server_id: %d
-  heartbeat: 500ms
-include: ["%s.*"]
-drop_origins: [%s]
-format: maxwell
-topics: {prefix: %s, partitions: 2, replication_factor: 1}
-transactions: {commit_interval: 100ms}
-connect_timeout: 5s
-kafka: {brokers: [%q]}
-http: {listen: "127.0.0.1:0"}
-`, name+"-"+strings.TrimPrefix(e.mdb, "t_"), m.Addr(), m.User(), 8000+rand.IntN(1000), db, drop, prefix, e.brokers[0]))
+		return captureYAML(t, dir, name+".yaml", name+"-"+strings.TrimPrefix(e.mdb, "t_"), m, 8000+rand.IntN(1000),
+			db, "maxwell", prefix, e.brokers, "drop_origins: ["+drop+"]")
 	}
 	applyCfg := func(name, topic, origin string) string {
 		return writeFile(t, dir, name+".yaml", fmt.Sprintf(`group: %s

@@ -51,22 +51,8 @@ func captureToTargets(t *testing.T, style string) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	capCfg := writeFile(t, dir, "capture.yaml", fmt.Sprintf(`name: %s
-source:
-  addrs: [%q]
-  user: %s
-  password: "${SOURCE_PASSWORD}"
-  server_id: %d
-  heartbeat: 500ms
-include: ["%s.*"]
-format: %s
-snapshot: {mode: never}
-topics: {prefix: %s, partitions: 2, replication_factor: 1}
-transactions: {commit_interval: 100ms}
-connect_timeout: 5s
-kafka: {brokers: [%q]}
-http: {listen: "127.0.0.1:0"}
-`, "chain-"+style+"-"+strings.TrimPrefix(e.mdb, "t_"), e.maria.Addr(), e.maria.User(), 9000+len(style), src, style, e.prefix, e.brokers[0]))
+	capCfg := captureYAML(t, dir, "capture.yaml", "chain-"+style+"-"+strings.TrimPrefix(e.mdb, "t_"), e.maria, 9000+len(style),
+		src, style, e.prefix, e.brokers, "snapshot: {mode: never}")
 	capture := startSvc(t, "capture", dir, append(os.Environ(), "SOURCE_PASSWORD="+e.maria.Password()),
 		capturePath, "run", "--config", capCfg, "--from", "gtid:"+gtid)
 	capture.waitLog(t, "capture running", 60*time.Second)

@@ -304,3 +304,26 @@ func rowsText(t *testing.T, db *sql.DB, q string) []string {
 	}
 	return out
 }
+
+// captureYAML writes file in dir: a capture of database db on m, in
+// format, to topics under prefix (2 partitions), with extra top-level
+// YAML. The password comes from SOURCE_PASSWORD.
+func captureYAML(t *testing.T, dir, file, name string, m *testenv.MariaDB, serverID int, db, format, prefix string, brokers []string, extra string) string {
+	t.Helper()
+	return writeFile(t, dir, file, fmt.Sprintf(`name: %s
+source:
+  addrs: [%q]
+  user: %s
+  password: "${SOURCE_PASSWORD}"
+  server_id: %d
+  heartbeat: 500ms
+include: ["%s.*"]
+format: %s
+topics: {prefix: %s, partitions: 2, replication_factor: 1}
+transactions: {commit_interval: 100ms}
+connect_timeout: 5s
+kafka: {brokers: [%q]}
+http: {listen: "127.0.0.1:0"}
+%s
+`, name, m.Addr(), m.User(), serverID, db, format, prefix, brokers[0], extra))
+}

@@ -88,23 +88,8 @@ func TestScalingAddPartitions(t *testing.T) {
 	dir := t.TempDir()
 
 	// capture, from the GTID position after the table was created.
-	capCfg := writeFile(t, dir, "capture.yaml", fmt.Sprintf(`name: %s
-source:
-  addrs: [%q]
-  user: %s
-  password: "${SOURCE_PASSWORD}"
-  server_id: %d
-  heartbeat: 500ms
-include: ["%s.*"]
-format: maxwell
-topics: {prefix: %s, partitions: 2, replication_factor: 1}
-transactions: {commit_interval: 100ms}
-connect_timeout: 5s
-shutdown_timeout: 20s
-kafka: {brokers: [%q]}
-http: {listen: "127.0.0.1:0"}
-log: {level: info}
-`, "scaling-"+strings.TrimPrefix(e.mdb, "t_"), e.maria.Addr(), e.maria.User(), 7000+rand.IntN(1000), src, e.prefix, e.brokers[0]))
+	capCfg := captureYAML(t, dir, "capture.yaml", "scaling-"+strings.TrimPrefix(e.mdb, "t_"), e.maria, 7000+rand.IntN(1000),
+		src, "maxwell", e.prefix, e.brokers, "shutdown_timeout: 20s\nlog: {level: info}")
 	capEnv := append(os.Environ(), "SOURCE_PASSWORD="+e.maria.Password())
 	capture := startSvc(t, "capture-1", dir, capEnv, capturePath, "run", "--config", capCfg, "--from", "gtid:"+gtid)
 	capture.waitLog(t, "capture running", 60*time.Second)
