@@ -67,14 +67,7 @@ func TestEncode(t *testing.T) {
 		{"char(2) ignores trailing spaces", &column{typ: "t", fam: famText, maxChars: 2, padded: true}, "varchar(5)", str("ab   "), "ab   "},
 		{"string into anything else", col(famOther, -1), "varchar(20)", str("10.0.0.1/8"), "10.0.0.1/8"},
 	} {
-		got, err := encode(nil, c.c, src(c.src), &c.v)
-		s := string(got)
-		switch {
-		case err == errZeroDate:
-			s = "NULL?"
-		case err != nil:
-			s = "!"
-		}
+		s, err := encodeText(c.c, src(c.src), &c.v)
 		if s != c.want {
 			t.Errorf("%s: got %q (%v), want %q", c.name, s, err, c.want)
 		}
@@ -143,16 +136,9 @@ func TestEncodeUntyped(t *testing.T) {
 		{"micros of day into time(6)", col(famTime, 6), event.IntValue(45296000001), "12:34:56.000001"},
 		{"micros into time(3) would round", col(famTime, 3), event.IntValue(45296000001), "!"},
 	} {
-		got, err := encode(nil, c.c, &event.Column{Name: "c", Kind: c.v.Kind}, &c.v)
-		s := string(got)
-		if c.c.fam == famBytea {
-			s = hex.EncodeToString(got)
-		}
-		switch {
-		case err == errZeroDate:
-			s = "NULL?"
-		case err != nil:
-			s = "!"
+		s, err := encodeText(c.c, &event.Column{Name: "c", Kind: c.v.Kind}, &c.v)
+		if c.c.fam == famBytea && err == nil {
+			s = hex.EncodeToString([]byte(s))
 		}
 		if s != c.want {
 			t.Errorf("%s: got %q (%v), want %q", c.name, s, err, c.want)
@@ -163,4 +149,17 @@ func TestEncodeUntyped(t *testing.T) {
 	if got, err := encode(nil, col(famBytea, -1), &event.Column{Type: "varchar(8)", Kind: event.String}, &v); err != nil || string(got) != "CQ==" {
 		t.Errorf("typed string into bytea: %q %v", got, err)
 	}
+}
+
+// encodeText is encode's text for a table test: "NULL?" for a zero date
+// the target cannot hold, "!" for any other error.
+func encodeText(c *column, src *event.Column, v *event.Value) (string, error) {
+	got, err := encode(nil, c, src, v)
+	switch {
+	case err == errZeroDate:
+		return "NULL?", err
+	case err != nil:
+		return "!", err
+	}
+	return string(got), nil
 }
