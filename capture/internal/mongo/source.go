@@ -245,22 +245,23 @@ func (s *Source) runStream(ctx context.Context, client *mongo.Client, key string
 					}
 					pending = nil
 				}
-				var scanned position.ClusterTime
-				if tok := cs.ResumeToken(); tok != nil && s.coord != nil {
-					if t, err := tokenText(tok); err == nil {
-						scanned = tokenTime(t)
-					}
+				// postBatchResumeToken: how far the stream scanned; read
+				// only when a chunk or a heartbeat may use it.
+				beat := time.Since(lastBeat) >= s.cfg.Heartbeat
+				var tok string
+				if raw := cs.ResumeToken(); raw != nil && (beat || s.coord != nil) {
+					tok, _ = tokenText(raw)
 				}
-				if err := s.snapBefore(ctx, e, ss, scanned, true, began); err != nil {
+				if err := s.snapBefore(ctx, e, ss, tokenTime(tok), true, began); err != nil {
 					return err
 				}
-				// postBatchResumeToken: a newer position on a quiet stream.
-				if tok := cs.ResumeToken(); tok != nil && time.Since(lastBeat) >= s.cfg.Heartbeat {
-					if t, err := tokenText(tok); err == nil && t != lastTok {
-						if err := e.heartbeat(ctx, ss, t, tokenTime(t)); err != nil {
+				// A newer position on a quiet stream.
+				if beat && tok != "" {
+					if tok != lastTok {
+						if err := e.heartbeat(ctx, ss, tok, tokenTime(tok)); err != nil {
 							return err
 						}
-						lastTok = t
+						lastTok = tok
 					}
 					lastBeat = time.Now()
 				}
