@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-cdc/sluice/capture/internal/pipeline"
 	"github.com/sluice-cdc/sluice/capture/internal/publish"
 	"github.com/sluice-cdc/sluice/capture/internal/repartition"
+	"github.com/sluice-cdc/sluice/capture/internal/snapshot"
 	"github.com/sluice-cdc/sluice/capture/internal/source"
 	"github.com/sluice-cdc/sluice/pkg/format"
 	"github.com/sluice-cdc/sluice/pkg/format/debezium"
@@ -159,7 +160,7 @@ func run(ctx context.Context, cfg *Config, log *zap.Logger, o Options) error {
 		defer stop()
 		pcfg := pipeline.Config{From: o.From, Default: cfg.Start.Default, ShutdownTimeout: cfg.ShutdownTimeout}
 		err := pipeline.Run(gctx, pcfg, &observedSource{src: src, met: met, ready: ready}, &observedPublisher{pub: pub, ready: ready}, log)
-		if errors.Is(err, binlog.ErrSnapshotDone) {
+		if errors.Is(err, snapshot.ErrDone) {
 			log.Info("initial snapshot committed; exiting (snapshot.mode initial_only)")
 			return nil
 		}

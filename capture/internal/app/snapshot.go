@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-cdc/sluice/capture/internal/metrics"
 	"github.com/sluice-cdc/sluice/capture/internal/publish"
 	"github.com/sluice-cdc/sluice/capture/internal/signals"
+	"github.com/sluice-cdc/sluice/capture/internal/snapshot"
 	"github.com/sluice-cdc/sluice/pkg/config"
 	"github.com/sluice-cdc/sluice/pkg/kafka"
 )
@@ -72,7 +73,7 @@ func snapshotConfig(cfg *Config, log *zap.Logger, reg prometheus.Registerer) (*b
 	}
 	if reg != nil {
 		m := metrics.NewSnapshot(reg, cfg.Name)
-		sc.Progress = func(p binlog.SnapshotProgress) {
+		sc.Progress = func(p snapshot.Progress) {
 			m.Progress(p.DB+"."+p.Table, p.Rows, p.Total, p.RowsPerS, p.ETA.Seconds(), p.Done)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-cdc/sluice/capture/internal/binlog"
 	"github.com/sluice-cdc/sluice/capture/internal/pipeline"
 	"github.com/sluice-cdc/sluice/capture/internal/publish"
+	"github.com/sluice-cdc/sluice/capture/internal/snapshot"
 	"github.com/sluice-cdc/sluice/pkg/config"
 	"github.com/sluice-cdc/sluice/pkg/event"
 	"github.com/sluice-cdc/sluice/pkg/format/maxwell"
@@ -79,7 +80,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		cpu1, _ := usage()
 		rss := testenv.PeakRSSMB()
 		pub.Close()
-		if !errors.Is(err, binlog.ErrSnapshotDone) {
+		if !errors.Is(err, snapshot.ErrDone) {
 			b.Fatalf("capture stopped: %v", err)
 		}
 		if got := cnt.rows.Load(); got != int64(n) {

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/sluice-cdc/sluice/capture/internal/snapshot"
 	"github.com/sluice-cdc/sluice/capture/internal/source"
 	"github.com/sluice-cdc/sluice/pkg/event"
 )
@@ -24,36 +25,15 @@ type SnapshotConfig struct {
 	Resume func() (state string, fresh bool)
 	// Initial snapshots every captured table on a fresh start.
 	Initial bool
-	// InitialOnly stops Run with ErrSnapshotDone once the initial
+	// InitialOnly stops Run with snapshot.ErrDone once the initial
 	// snapshot is committed, instead of streaming on.
 	InitialOnly bool
 	// Signals, when set, delivers on-demand requests from the offset
-	// stored in the state; see Signal.
-	Signals func(ctx context.Context, from int64, out chan<- Signal) error
+	// stored in the state; see snapshot.Signal.
+	Signals func(ctx context.Context, from int64, out chan<- snapshot.Signal) error
 	// Progress, when set, is called after every chunk; it must not block.
-	Progress func(SnapshotProgress)
+	Progress func(snapshot.Progress)
 }
-
-// Signal is an on-demand snapshot request: tables ("db.table") and the
-// offset after it in the signals topic.
-type Signal struct {
-	Tables []string
-	Next   int64
-}
-
-// SnapshotProgress is reported after every chunk of a table.
-type SnapshotProgress struct {
-	DB, Table string
-	Rows      int64   // rows copied
-	Total     int64   // estimated rows (information_schema)
-	RowsPerS  float64 // since the table started in this run
-	ETA       time.Duration
-	Done      bool
-}
-
-// ErrSnapshotDone ends Run with snapshot mode initial_only once the
-// initial snapshot is committed.
-var ErrSnapshotDone = errors.New("initial snapshot complete (snapshot.mode initial_only)")
 
 const defaultChunkSize = 10000
 
@@ -78,7 +58,7 @@ type snapRun struct {
 	flavor string
 	meta   *snapMeta
 
-	meter ProgressMeter
+	meter snapshot.Meter
 }
 
 // run copies the queued tables until ctx ends, the queue is empty (and no
@@ -87,15 +67,15 @@ type snapRun struct {
 // state is the progress as of the last chunk the stream emitted; p, when
 // set, is the chunk handed over after it, whose outcome is not known yet.
 // The next chunk is read from p's state while the stream emits p.
-func (s *snapRun) run(ctx context.Context, state SnapshotState) error {
+func (s *snapRun) run(ctx context.Context, state snapshot.State) error {
 	defer func() {
 		if s.db != nil {
 			s.db.Close()
 		}
 	}()
-	var sigs chan Signal
+	var sigs chan snapshot.Signal
 	if s.cfg.Signals != nil {
-		sigs = make(chan Signal, 1)
+		sigs = make(chan snapshot.Signal, 1)
 		go func() {
 			if err := s.cfg.Signals(ctx, state.SignalsOffset, sigs); err != nil && ctx.Err() == nil {
 				s.log.Error("reading snapshot signals failed; on-demand snapshots stop until restart", zap.Error(err))
@@ -120,7 +100,7 @@ func (s *snapRun) run(ctx context.Context, state SnapshotState) error {
 		}
 		if len(state.Tables) == 0 {
 			if s.cfg.InitialOnly {
-				return ErrSnapshotDone
+				return snapshot.ErrDone
 			}
 			if sigs == nil {
 				return nil
@@ -172,10 +152,10 @@ func (s *snapRun) run(ctx context.Context, state SnapshotState) error {
 }
 
 // add queues the tables of a signal (those not queued already).
-func (s *snapRun) add(state *SnapshotState, sig Signal, logIt bool) {
+func (s *snapRun) add(state *snapshot.State, sig snapshot.Signal, logIt bool) {
 	for _, name := range sig.Tables {
 		db, tbl, ok := splitTable(name)
-		if !ok || state.has(db, tbl) {
+		if !ok || state.Has(db, tbl) {
 			continue
 		}
 		if !s.r.cfg.captures(db, tbl) {
@@ -185,7 +165,7 @@ func (s *snapRun) add(state *SnapshotState, sig Signal, logIt bool) {
 			s.log.Warn("snapshot request for a table this capture does not capture; ignored", zap.String("table", name))
 			continue
 		}
-		state.Tables = append(state.Tables, SnapshotTable{DB: db, Table: tbl})
+		state.Tables = append(state.Tables, snapshot.Table{DB: db, Table: tbl})
 		if logIt {
 			s.log.Info("snapshot requested", zap.String("table", name))
 		}
@@ -261,8 +241,8 @@ func containsFold(s, sub string) bool {
 // known.
 type pending struct {
 	b        *barrier
-	next     SnapshotState // the state after it
-	table    SnapshotTable // its table's progress after it
+	next     snapshot.State // the state after it
+	table    snapshot.Table // its table's progress after it
 	complete bool
 	rows     int
 }
@@ -287,7 +267,7 @@ func (s *snapRun) settle(ctx context.Context, p *pending) error {
 // over before (base is the state after it): tryChunk always settles it,
 // returning its outcome as prevErr, and withdraws the new chunk when prev
 // failed. errStaleChunk (in either) means: read again.
-func (s *snapRun) tryChunk(ctx context.Context, base SnapshotState, prev *pending) (p *pending, prevErr, err error) {
+func (s *snapRun) tryChunk(ctx context.Context, base snapshot.State, prev *pending) (p *pending, prevErr, err error) {
 	settled := prev == nil
 	settlePrev := func() error {
 		if !settled {
@@ -346,7 +326,7 @@ func (s *snapRun) tryChunk(ctx context.Context, base SnapshotState, prev *pendin
 		return nil, prevErr, err
 	}
 	conn.ExecContext(ctx, "COMMIT") //nolint:errcheck // read-only
-	next := base.clone()
+	next := base.Clone()
 	cur := &next.Tables[0]
 	ch := &chunk{meta: s.meta, start: len(t.After) == 0 && t.Rows == 0}
 	if len(rows) > n {
@@ -382,73 +362,21 @@ func (s *snapRun) tryChunk(ctx context.Context, base SnapshotState, prev *pendin
 	return &pending{b: b, next: next, table: done, complete: ch.complete, rows: len(rows)}, prevErr, nil
 }
 
-// ProgressMeter reports and logs snapshot progress (every 10s and at the
-// end of a table): rows done, the estimate, the rate of the table in this
-// run and the ETA. Both sources' snapshotters use it.
-type ProgressMeter struct {
-	Report func(SnapshotProgress) // nil: log only
-	Log    *zap.Logger
-	Noun   string // "table" or "collection", in log lines
-
-	start   time.Time // the current table's start in this run
-	rows    int64     // its rows copied in this run
-	lastLog time.Time
-}
-
-// Begin starts the rate of a table (a new one, or the first in this run).
-func (m *ProgressMeter) Begin() { m.start, m.rows = time.Now(), 0 }
-
-// Continue starts the rate of a table resumed in this run, unless started.
-func (m *ProgressMeter) Continue() {
-	if m.start.IsZero() {
-		m.Begin()
-	}
-}
-
-// Chunk counts a chunk of rows of t emitted (t as after the chunk) and
-// reports; done is the table's last chunk.
-func (m *ProgressMeter) Chunk(t SnapshotTable, rows int, done bool) {
-	m.Continue()
-	m.rows += int64(rows)
-	p := SnapshotProgress{DB: t.DB, Table: t.Table, Rows: t.Rows, Total: max(t.Total, t.Rows), Done: done}
-	if el := time.Since(m.start).Seconds(); el > 0 {
-		p.RowsPerS = float64(m.rows) / el
-	}
-	if p.RowsPerS > 0 && p.Total > p.Rows && !done {
-		p.ETA = time.Duration(float64(p.Total-p.Rows) / p.RowsPerS * float64(time.Second))
-	}
-	if m.Report != nil {
-		m.Report(p)
-	}
-	if done || time.Since(m.lastLog) >= 10*time.Second {
-		m.lastLog = time.Now()
-		msg := "snapshot progress"
-		if done {
-			msg = "snapshot of " + m.Noun + " complete"
-		}
-		m.Log.Info(msg, zap.String(m.Noun, t.Name()), zap.Int64("rows", p.Rows), zap.Int64("estimated_total", p.Total),
-			zap.Int64("chunks", t.Chunks), zap.Float64("rows_per_s", float64(int64(p.RowsPerS))), zap.Duration("eta", p.ETA.Round(time.Second)))
-	}
-	if done {
-		m.start = time.Time{}
-	}
-}
-
 // initialTables lists every captured base table, for the initial snapshot.
-func (r *Reader) initialTables(ctx context.Context, db *sql.DB) ([]SnapshotTable, error) {
+func (r *Reader) initialTables(ctx context.Context, db *sql.DB) ([]snapshot.Table, error) {
 	rows, err := db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME")
 	if err != nil {
 		return nil, fmt.Errorf("listing tables for the initial snapshot: %w", err)
 	}
 	defer rows.Close()
-	var out []SnapshotTable
+	var out []snapshot.Table
 	for rows.Next() {
 		var d, t string
 		if err := rows.Scan(&d, &t); err != nil {
 			return nil, err
 		}
 		if r.cfg.captures(d, t) {
-			out = append(out, SnapshotTable{DB: d, Table: t})
+			out = append(out, snapshot.Table{DB: d, Table: t})
 		}
 	}
 	return out, rows.Err()
@@ -457,17 +385,17 @@ func (r *Reader) initialTables(ctx context.Context, db *sql.DB) ([]SnapshotTable
 // startSnapshots prepares the snapshotter of a Run: the stored state, or
 // every captured table on a fresh start with Initial. It returns nil when
 // there is nothing to do and nothing can arrive.
-func (r *Reader) startSnapshots(ctx context.Context, srv *server) (*snapRun, SnapshotState, error) {
+func (r *Reader) startSnapshots(ctx context.Context, srv *server) (*snapRun, snapshot.State, error) {
 	sc := r.cfg.Snapshot
 	if sc == nil {
-		return nil, SnapshotState{}, nil
+		return nil, snapshot.State{}, nil
 	}
 	var stored string
 	fresh := false
 	if sc.Resume != nil {
 		stored, fresh = sc.Resume()
 	}
-	state, err := ParseSnapshotState(stored)
+	state, err := snapshot.ParseState(stored)
 	if err != nil {
 		return nil, state, fatalf("%w", err)
 	}
@@ -490,7 +418,7 @@ func (r *Reader) startSnapshots(ctx context.Context, srv *server) (*snapRun, Sna
 		cfg.ChunkSize = defaultChunkSize
 	}
 	log := r.log.Named("snapshot")
-	return &snapRun{r: r, cfg: &cfg, log: log, meter: ProgressMeter{Report: cfg.Progress, Log: log, Noun: "table"}}, state, nil
+	return &snapRun{r: r, cfg: &cfg, log: log, meter: snapshot.Meter{Report: cfg.Progress, Log: log, Noun: "table"}}, state, nil
 }
 
 // emitChunk sends a chunk as snapshot rows (with the bootstrap-start and

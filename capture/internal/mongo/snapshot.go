@@ -53,8 +53,8 @@ package mongo
 //
 // Resuming: the progress (collections queued, current one, last _id
 // emitted as canonical Extended JSON, documents done) travels in every
-// Commit and Heartbeat item (source.Item Snapshot, the binlog reader's
-// SnapshotState form, so `capture status` shows it) and is stored with
+// Commit and Heartbeat item (source.Item Snapshot, in the
+// snapshot.State form, so `capture status` shows it) and is stored with
 // the position in the same Kafka transaction as the chunk. A killed
 // capture resumes after the last committed chunk; at most the chunk of
 // the aborted Kafka transaction is read again.
@@ -68,13 +68,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sluice-cdc/sluice/capture/internal/binlog"
+	"github.com/sluice-cdc/sluice/capture/internal/snapshot"
 	"github.com/sluice-cdc/sluice/capture/internal/source"
 	"github.com/sluice-cdc/sluice/pkg/position"
 )
 
 // SnapshotConfig turns snapshots on (Config.Snapshot). The types of
-// signals and progress are the binlog reader's, so the app wires both
+// signals and progress are package snapshot's, so the app wires both
 // sources alike.
 type SnapshotConfig struct {
 	// ChunkSize is the documents per chunk. Default 10000.
@@ -84,14 +84,14 @@ type SnapshotConfig struct {
 	Resume func() (state string, fresh bool)
 	// Initial snapshots every captured collection on a fresh start.
 	Initial bool
-	// InitialOnly stops Run with binlog.ErrSnapshotDone once the initial
+	// InitialOnly stops Run with snapshot.ErrDone once the initial
 	// snapshot is committed.
 	InitialOnly bool
 	// Signals, when set, delivers on-demand requests ("db.collection")
 	// from the offset stored in the state.
-	Signals func(ctx context.Context, from int64, out chan<- binlog.Signal) error
+	Signals func(ctx context.Context, from int64, out chan<- snapshot.Signal) error
 	// Progress, when set, is called after every chunk; it must not block.
-	Progress func(binlog.SnapshotProgress)
+	Progress func(snapshot.Progress)
 }
 
 const defaultChunkSize = 10000

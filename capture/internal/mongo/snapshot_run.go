@@ -14,7 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
 	"go.uber.org/zap"
 
-	"github.com/sluice-cdc/sluice/capture/internal/binlog"
+	"github.com/sluice-cdc/sluice/capture/internal/snapshot"
 	"github.com/sluice-cdc/sluice/capture/internal/source"
 	"github.com/sluice-cdc/sluice/pkg/event"
 	"github.com/sluice-cdc/sluice/pkg/format/debezium"
@@ -30,23 +30,23 @@ type snapRun struct {
 
 	noSessions bool // the server refused a session (no operationTime)
 
-	meter binlog.ProgressMeter
+	meter snapshot.Meter
 }
 
 // startSnapshot prepares the snapshotter of a Run from the stored state,
 // or every captured collection on a fresh start with Initial. It returns
 // nil when there is nothing to do and nothing can arrive.
-func (s *Source) startSnapshot(ctx context.Context, client *mongo.Client) (*snapRun, binlog.SnapshotState, error) {
+func (s *Source) startSnapshot(ctx context.Context, client *mongo.Client) (*snapRun, snapshot.State, error) {
 	sc := s.cfg.Snapshot
 	if sc == nil {
-		return nil, binlog.SnapshotState{}, nil
+		return nil, snapshot.State{}, nil
 	}
 	var stored string
 	fresh := false
 	if sc.Resume != nil {
 		stored, fresh = sc.Resume()
 	}
-	state, err := binlog.ParseSnapshotState(stored)
+	state, err := snapshot.ParseState(stored)
 	if err != nil {
 		return nil, state, err
 	}
@@ -57,7 +57,7 @@ func (s *Source) startSnapshot(ctx context.Context, client *mongo.Client) (*snap
 		}
 		for _, n := range names {
 			db, coll, _ := strings.Cut(n, ".")
-			state.Tables = append(state.Tables, binlog.SnapshotTable{DB: db, Table: coll})
+			state.Tables = append(state.Tables, snapshot.Table{DB: db, Table: coll})
 		}
 		s.log.Info("initial snapshot", zap.Int("collections", len(state.Tables)), zap.Int("chunk_size", sc.ChunkSize))
 	} else if len(state.Tables) > 0 {
@@ -76,7 +76,7 @@ func (s *Source) startSnapshot(ctx context.Context, client *mongo.Client) (*snap
 		cfg.ChunkSize = defaultChunkSize
 	}
 	log := s.log.Named("snapshot")
-	return &snapRun{s: s, cfg: cfg, client: client, log: log, meter: binlog.ProgressMeter{Report: cfg.Progress, Log: log, Noun: "collection"}}, state, nil
+	return &snapRun{s: s, cfg: cfg, client: client, log: log, meter: snapshot.Meter{Report: cfg.Progress, Log: log, Noun: "collection"}}, state, nil
 }
 
 // snapshotCollections lists the captured collections, sorted.
@@ -140,10 +140,10 @@ func (s *Source) streamKey(db, coll string) (string, bool) {
 // run copies the queued collections until ctx ends, the queue is empty
 // (and no signals are configured) or it fails. state is the progress as
 // of the last chunk emitted.
-func (r *snapRun) run(ctx context.Context, state binlog.SnapshotState) error {
-	var sigs chan binlog.Signal
+func (r *snapRun) run(ctx context.Context, state snapshot.State) error {
+	var sigs chan snapshot.Signal
 	if r.cfg.Signals != nil {
-		sigs = make(chan binlog.Signal, 1)
+		sigs = make(chan snapshot.Signal, 1)
 		go func() {
 			if err := r.cfg.Signals(ctx, state.SignalsOffset, sigs); err != nil && ctx.Err() == nil {
 				r.log.Error("reading snapshot signals failed; on-demand snapshots stop until restart", zap.Error(err))
@@ -153,7 +153,7 @@ func (r *snapRun) run(ctx context.Context, state binlog.SnapshotState) error {
 	for {
 		if len(state.Tables) == 0 {
 			if r.cfg.InitialOnly {
-				return binlog.ErrSnapshotDone
+				return snapshot.ErrDone
 			}
 			if sigs == nil {
 				return nil
@@ -180,17 +180,17 @@ func (r *snapRun) run(ctx context.Context, state binlog.SnapshotState) error {
 }
 
 // add queues the collections of a signal (those not queued already).
-func (r *snapRun) add(state *binlog.SnapshotState, sig binlog.Signal) {
+func (r *snapRun) add(state *snapshot.State, sig snapshot.Signal) {
 	for _, name := range sig.Tables {
 		db, coll, ok := strings.Cut(name, ".")
-		if !ok || db == "" || coll == "" || slices.ContainsFunc(state.Tables, func(t binlog.SnapshotTable) bool { return t.DB == db && t.Table == coll }) {
+		if !ok || db == "" || coll == "" || slices.ContainsFunc(state.Tables, func(t snapshot.Table) bool { return t.DB == db && t.Table == coll }) {
 			continue
 		}
 		if _, ok := r.s.streamKey(db, coll); !ok {
 			r.log.Warn("snapshot request for a collection this capture does not capture; ignored", zap.String("collection", name))
 			continue
 		}
-		state.Tables = append(state.Tables, binlog.SnapshotTable{DB: db, Table: coll})
+		state.Tables = append(state.Tables, snapshot.Table{DB: db, Table: coll})
 		r.log.Info("snapshot requested", zap.String("collection", name))
 	}
 	state.SignalsOffset = sig.Next
@@ -199,7 +199,7 @@ func (r *snapRun) add(state *binlog.SnapshotState, sig binlog.Signal) {
 // chunk reads the next chunk of state.Tables[0] inside a window of its
 // stream and waits until the stream emitted it. It returns the state
 // after the chunk.
-func (r *snapRun) chunk(ctx context.Context, state binlog.SnapshotState) (binlog.SnapshotState, error) {
+func (r *snapRun) chunk(ctx context.Context, state snapshot.State) (snapshot.State, error) {
 	t := state.Tables[0]
 	next := state
 	next.Tables = slices.Clone(state.Tables)

@@ -28,7 +28,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluice-cdc/sluice/capture/internal/binlog"
+	"github.com/sluice-cdc/sluice/capture/internal/snapshot"
 )
 
 // Topic is the signals topic of a topic prefix.
@@ -78,8 +78,8 @@ func Send(ctx context.Context, opts []kgo.Opt, topic, capture string, replicatio
 
 // Reader returns a binlog.SnapshotConfig.Signals function reading the
 // topic for capture's requests.
-func Reader(opts []kgo.Opt, topic, capture string, replication int16) func(ctx context.Context, from int64, out chan<- binlog.Signal) error {
-	return func(ctx context.Context, from int64, out chan<- binlog.Signal) error {
+func Reader(opts []kgo.Opt, topic, capture string, replication int16) func(ctx context.Context, from int64, out chan<- snapshot.Signal) error {
+	return func(ctx context.Context, from int64, out chan<- snapshot.Signal) error {
 		setup, err := kgo.NewClient(opts...)
 		if err != nil {
 			return err
@@ -112,7 +112,7 @@ func Reader(opts []kgo.Opt, topic, capture string, replication int16) func(ctx c
 					continue
 				}
 				select {
-				case out <- binlog.Signal{Tables: req.Tables, Next: r.Offset + 1}:
+				case out <- snapshot.Signal{Tables: req.Tables, Next: r.Offset + 1}:
 				case <-ctx.Done():
 					return nil
 				}

@@ -24,9 +24,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-cdc/sluice/capture/internal/app"
-	"github.com/sluice-cdc/sluice/capture/internal/binlog"
 	"github.com/sluice-cdc/sluice/capture/internal/publish"
 	"github.com/sluice-cdc/sluice/capture/internal/signals"
+	"github.com/sluice-cdc/sluice/capture/internal/snapshot"
 	"github.com/sluice-cdc/sluice/pkg/kafka"
 )
 
@@ -108,10 +108,10 @@ func Collect(ctx context.Context, cfg *app.Config, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var snap binlog.SnapshotState
+	var snap snapshot.State
 	if st.Found {
 		r.Stored, r.Position, r.UpdatedMs = true, json.RawMessage(st.Position), st.UpdatedMs
-		if snap, err = binlog.ParseSnapshotState(st.Snapshot); err != nil {
+		if snap, err = snapshot.ParseState(st.Snapshot); err != nil {
 			return nil, err
 		}
 		if len(snap.Tables) > 0 || len(snap.Done) > 0 {
@@ -127,7 +127,7 @@ func Collect(ctx context.Context, cfg *app.Config, o Options) (*Report, error) {
 	return r, nil
 }
 
-func snapshotOf(s binlog.SnapshotState) *Snapshot {
+func snapshotOf(s snapshot.State) *Snapshot {
 	out := &Snapshot{Done: s.Done}
 	for i, t := range s.Tables {
 		if i == 0 {

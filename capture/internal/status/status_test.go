@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-cdc/sluice/capture/internal/app"
-	"github.com/sluice-cdc/sluice/capture/internal/binlog"
+	"github.com/sluice-cdc/sluice/capture/internal/snapshot"
 	"github.com/sluice-cdc/sluice/pkg/config"
 	"github.com/sluice-cdc/sluice/pkg/testenv"
 )
@@ -129,7 +129,7 @@ http: {listen: "127.0.0.1:0"}
 // TestReportText: snapshot progress, queued tables and a missing position
 // read as intended; metrics text is summed per name.
 func TestReportText(t *testing.T) {
-	st := binlog.SnapshotState{Tables: []binlog.SnapshotTable{
+	st := snapshot.State{Tables: []snapshot.Table{
 		{DB: "shop", Table: "orders", Rows: 250, Total: 1000, Chunks: 3}, {DB: "shop", Table: "items"}},
 		Done: []string{"shop.users"}}
 	r := &Report{Capture: "c1", PositionsTopic: "p.positions", Snapshot: snapshotOf(st),
