@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"strconv"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/sluice-cdc/sluice/apply/internal/sink"
 	"github.com/sluice-cdc/sluice/pkg/event"
 	"github.com/sluice-cdc/sluice/pkg/obs"
+	"github.com/sluice-cdc/sluice/pkg/retry"
 )
 
 // finishTimeout bounds how long a revoked or shutting-down worker may take
@@ -267,7 +267,7 @@ func (w *worker) flush() {
 	if w.from < 0 {
 		return
 	}
-	var b backoff
+	b := retry.Backoff{Base: 100 * time.Millisecond, Max: w.c.cfg.RetryMax}
 	for {
 		off := sink.Offset{Group: w.c.cfg.Group, Topic: w.topic, Partition: w.partition, From: w.from, Next: w.next}
 		start := time.Now()
@@ -287,12 +287,10 @@ func (w *worker) flush() {
 		switch {
 		case sink.Retryable(err):
 			w.c.cfg.Metrics.Error("retry")
-			d := b.next(w.c.cfg.RetryMax)
+			d := b.Next()
 			w.c.log.Warn("target write failed; retrying the batch", obs.Topic(w.topic), obs.Partition(w.partition),
 				zap.Int64("from", w.from), zap.Duration("backoff", d), zap.Error(err))
-			select {
-			case <-time.After(d):
-			case <-w.ctx.Done():
+			if retry.Sleep(w.ctx, d) != nil {
 				return
 			}
 		case errors.Is(err, sink.ErrStale):
@@ -416,14 +414,4 @@ func (w *worker) reset() {
 	w.rows, w.recs = w.rows[:0], w.recs[:0]
 	w.bytes, w.from = 0, -1
 	clear(w.skipped)
-}
-
-// backoff is exponential with full jitter.
-type backoff struct{ n int }
-
-func (b *backoff) next(max time.Duration) time.Duration {
-	d := 100 * time.Millisecond << min(b.n, 10)
-	b.n++
-	d = min(d, max)
-	return d/2 + rand.N(d/2+1)
 }

@@ -246,10 +246,10 @@ func TestPublish(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	var b backoff
+	b := newBackoff()
 	prev := time.Duration(0)
 	for i := 0; i < 20; i++ {
-		d := b.next()
+		d := b.Next()
 		if d <= 0 || d > maxBackoff {
 			t.Fatalf("wait %d = %s, want within (0, %s]", i, d, maxBackoff)
 		}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sluice-cdc/sluice/capture/internal/source"
+	"github.com/sluice-cdc/sluice/pkg/retry"
 )
 
 // Reader is the binlog source. Run may be called again after it returned
@@ -76,7 +77,7 @@ func (r *Reader) Run(ctx context.Context, from string, out chan<- source.Item) e
 		defer func() { cancel(context.Canceled); <-done }()
 	}
 
-	var b backoff
+	b := newBackoff()
 	failures := 0
 	for {
 		err := st.run(ctx)
@@ -94,7 +95,8 @@ func (r *Reader) Run(ctx context.Context, from string, out chan<- source.Item) e
 			return &interruptedError{txID: st.tx.id, cause: err}
 		}
 		if st.progressed {
-			failures, b = 0, backoff{}
+			failures = 0
+			b.Reset()
 		}
 		if failures++; failures > r.cfg.MaxReconnects {
 			return fatalf("giving up after %d reconnects without progress: %w", failures-1, err)
@@ -102,11 +104,11 @@ func (r *Reader) Run(ctx context.Context, from string, out chan<- source.Item) e
 		st.abandonTx()
 		wait := time.Duration(0)
 		if failures > 1 {
-			wait = b.next()
+			wait = b.Next()
 		}
 		r.log.Warn("replication connection lost between transactions; reconnecting from the last committed position",
 			zap.String("server", st.srv.addr), zap.Stringer("position", st.committed), zap.Duration("in", wait), zap.Error(err))
-		if err := sleep(ctx, wait); err != nil {
+		if err := retry.Sleep(ctx, wait); err != nil {
 			return err
 		}
 		if err := r.reconnect(ctx, st); err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"strings"
 	"time"
@@ -13,6 +12,8 @@ import (
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-sql-driver/mysql"
 	"go.uber.org/zap"
+
+	"github.com/sluice-cdc/sluice/pkg/retry"
 )
 
 // Flavors, spelled as go-mysql and pkg/position spell them.
@@ -135,7 +136,7 @@ func (s *server) loadCollations(ctx context.Context) error {
 // keeps trying with backoff until until passes. Errors the server answers
 // with (access denied, wrong flavor) are not retried.
 func (r *Reader) dial(ctx context.Context, addrs []string, until time.Time) (*server, error) {
-	var b backoff
+	b := newBackoff()
 	for {
 		var errs []error
 		for _, a := range addrs {
@@ -154,9 +155,9 @@ func (r *Reader) dial(ctx context.Context, addrs []string, until time.Time) (*se
 		if time.Now().After(until) {
 			return nil, fatalf("no source server reachable (tried %s for %s): %w", strings.Join(addrs, ", "), r.cfg.RetryWindow, errors.Join(errs...))
 		}
-		wait := b.next()
+		wait := b.Next()
 		r.log.Warn("source server unreachable, retrying", zap.Strings("addrs", addrs), zap.Duration("in", wait), zap.Error(errors.Join(errs...)))
-		if err := sleep(ctx, wait); err != nil {
+		if err := retry.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 	}
@@ -197,30 +198,9 @@ func isAccessDenied(err error) bool {
 	return false
 }
 
-// backoff yields exponentially growing waits with jitter: 200ms doubling
-// up to maxBackoff, each drawn from [d/2, d] so many captures restarting
-// together do not retry in step.
-type backoff struct{ n int }
-
-func (b *backoff) next() time.Duration {
-	d := 200 * time.Millisecond << min(b.n, 10)
-	if d > maxBackoff {
-		d = maxBackoff
-	}
-	b.n++
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// newBackoff is the reconnect backoff: 200ms doubling up to maxBackoff,
+// with jitter so many captures restarting together do not retry in step.
+func newBackoff() retry.Backoff { return retry.Backoff{Base: 200 * time.Millisecond, Max: maxBackoff} }
 
 // splitAddr splits host:port for go-mysql, which wants them apart.
 func splitAddr(addr string) (string, uint16, error) {

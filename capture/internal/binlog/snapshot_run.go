@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"go.uber.org/zap"
@@ -13,6 +12,7 @@ import (
 	"github.com/sluice-cdc/sluice/capture/internal/snapshot"
 	"github.com/sluice-cdc/sluice/capture/internal/source"
 	"github.com/sluice-cdc/sluice/pkg/event"
+	"github.com/sluice-cdc/sluice/pkg/retry"
 )
 
 // SnapshotConfig turns snapshots on (Config.Snapshot); see snapshot.go.
@@ -83,7 +83,7 @@ func (s *snapRun) run(ctx context.Context, state snapshot.State) error {
 		}()
 	}
 	var p *pending
-	wait := 5 * time.Millisecond
+	pause := retry.Backoff{Base: 10 * time.Millisecond, Max: 2 * time.Second}
 	for {
 		// A table's last chunk is settled before the next table starts,
 		// so each table's meta and rate stay its own.
@@ -135,19 +135,17 @@ func (s *snapRun) run(ctx context.Context, state snapshot.State) error {
 			p = nil
 		}
 		if err == nil && prevErr == nil {
-			p, wait = np, 5*time.Millisecond
+			p = np
+			pause.Reset()
 			continue
 		}
 		if err != nil && !errors.Is(err, errStaleChunk) {
 			return err
 		}
 		// A refused chunk is read again, after a pause.
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait + rand.N(wait)):
+		if err := retry.Sleep(ctx, pause.Next()); err != nil {
+			return err
 		}
-		wait = min(2*wait, time.Second)
 	}
 }
 

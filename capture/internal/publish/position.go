@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/sluice-cdc/sluice/pkg/kafka"
 	"github.com/sluice-cdc/sluice/pkg/obs"
+	"github.com/sluice-cdc/sluice/pkg/retry"
 )
 
 // LastPosition fences earlier instances (first call only; see the package
@@ -72,7 +72,7 @@ func Fence(ctx context.Context, cl *kgo.Client, transactionalID string, txnTimeo
 	req.TransactionTimeoutMillis = int32(txnTimeout.Milliseconds())
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	backoff := 50 * time.Millisecond
+	b := retry.Backoff{Base: 100 * time.Millisecond, Max: 2 * time.Second}
 	for {
 		resp, err := req.RequestWith(ctx, cl)
 		if err == nil {
@@ -90,12 +90,9 @@ func Fence(ctx context.Context, cl *kgo.Client, transactionalID string, txnTimeo
 		case ctx.Err() != nil || !(kerr.IsRetriable(err) || errors.Is(err, kerr.ConcurrentTransactions)):
 			return fmt.Errorf("fencing earlier instances (transactional id %s): %w", transactionalID, err)
 		}
-		select {
-		case <-ctx.Done():
+		if retry.Sleep(ctx, b.Next()) != nil {
 			return fmt.Errorf("fencing earlier instances (transactional id %s): %w (last: %w)", transactionalID, ctx.Err(), err)
-		case <-time.After(backoff + rand.N(backoff)):
 		}
-		backoff = min(2*backoff, time.Second)
 	}
 }
 
