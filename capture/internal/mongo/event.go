@@ -28,6 +28,27 @@ type change struct {
 	// keyFallback is set when documentKey was unusable and
 	// fullDocument._id was used.
 	keyFallback bool
+	// unkeyed is an update of a document deleted before the server's
+	// lookup, from a server that sends no usable documentKey
+	// (mongo-java-server): doc is nil, and the delete event follows.
+	unkeyed bool
+}
+
+// lookupFoundNone reports an update event whose fullDocument lookup found
+// no document: null, or the empty document mongo-java-server sends.
+// (Without a lookup mongo-java-server puts the non-empty update
+// specification there instead.)
+func lookupFoundNone(ev bson.Raw) bool {
+	v := ev.Lookup("fullDocument")
+	if v.Type == bson.TypeNull {
+		return true
+	}
+	d, ok := v.DocumentOK()
+	if !ok {
+		return false
+	}
+	elems, err := d.Elements()
+	return err == nil && len(elems) == 0
 }
 
 // ns is the namespace a stream is opened on; Coll is "" for database and
@@ -94,6 +115,13 @@ func parseChange(ev bson.Raw, def ns, name, version string) (*change, error) {
 	if !ok && hasFull {
 		id, err = full.LookupErr("_id")
 		ok, c.keyFallback = err == nil, err == nil
+	}
+	if !ok && c.kind == "update" && lookupFoundNone(ev) && ev.Lookup("updateDescription").Type == 0 {
+		// The key can only come from the looked-up document, and the
+		// lookup found none: the document was deleted after this update,
+		// so its delete event follows and decides the final state.
+		c.unkeyed = true
+		return c, nil
 	}
 	if !ok {
 		return nil, fmt.Errorf("%s event of %s.%s at %s has no usable documentKey._id and no fullDocument._id: %s", c.kind, db, coll, c.token, truncate(ev.String()))

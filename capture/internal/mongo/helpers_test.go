@@ -60,7 +60,21 @@ func (e *env) publisher(t *testing.T, enc publish.DocEncoder) *publish.Publisher
 // running is a capture pipeline in a goroutine.
 type running struct {
 	cancel context.CancelFunc
-	done   chan error
+	ended  chan struct{} // closed when the pipeline returned
+	err    error         // its error, once ended
+}
+
+// startPipeline runs the pipeline of src and pub in the background until the
+// test ends.
+func startPipeline(t *testing.T, src *Source, pub *publish.Publisher, from string) *running {
+	ctx, cancel := context.WithCancel(t.Context())
+	r := &running{cancel: cancel, ended: make(chan struct{})}
+	go func() {
+		defer close(r.ended)
+		r.err = pipeline.Run(ctx, pipeline.Config{From: from, ShutdownTimeout: 10 * time.Second}, src, pub, zaptest.NewLogger(t).Named("pipeline"))
+	}()
+	t.Cleanup(func() { r.stop(t) })
+	return r
 }
 
 // run starts a pipeline; from "" resumes from the stored position.
@@ -70,14 +84,7 @@ func (e *env) run(t *testing.T, cfg Config, enc publish.DocEncoder, from string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := e.publisher(t, enc)
-	ctx, cancel := context.WithCancel(t.Context())
-	r := &running{cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		r.done <- pipeline.Run(ctx, pipeline.Config{From: from, ShutdownTimeout: 10 * time.Second}, src, pub, zaptest.NewLogger(t).Named("pipeline"))
-	}()
-	t.Cleanup(func() { r.stop(t) })
-	return r
+	return startPipeline(t, src, e.publisher(t, enc), from)
 }
 
 // stop is the soft stop; it returns the pipeline's error.
@@ -85,15 +92,11 @@ func (r *running) stop(t *testing.T) error {
 	t.Helper()
 	r.cancel()
 	select {
-	case err, ok := <-r.done:
-		if !ok {
+	case <-r.ended:
+		if errors.Is(r.err, context.Canceled) {
 			return nil
 		}
-		close(r.done)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-		return nil
+		return r.err
 	case <-time.After(30 * time.Second):
 		t.Fatal("pipeline did not stop within 30s")
 	}

@@ -18,7 +18,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/sluice-cdc/sluice/capture/internal/pipeline"
 	"github.com/sluice-cdc/sluice/capture/internal/publish"
 	"github.com/sluice-cdc/sluice/pkg/config"
 )
@@ -38,13 +37,7 @@ func (e *env) runSnap(t *testing.T, chunk int) *running {
 	cfg.Snapshot = &SnapshotConfig{ChunkSize: chunk, Initial: true, Resume: pub.StoredSnapshot}
 	src, err := New(cfg)
 	must(t, err, "source")
-	ctx, cancel := context.WithCancel(t.Context())
-	r := &running{cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		r.done <- pipeline.Run(ctx, pipeline.Config{ShutdownTimeout: 10 * time.Second}, src, pub, zaptest.NewLogger(t).Named("pipeline"))
-	}()
-	t.Cleanup(func() { r.stop(t) })
-	return r
+	return startPipeline(t, src, pub, "")
 }
 
 // dbzRecord is what the replay needs of a Debezium MongoDB value.
@@ -87,17 +80,17 @@ func TestSnapshotUnderWrites(t *testing.T) {
 	go func() { wdone <- writer(wctx, c, n, &writes) }()
 
 	// Restart once mid-snapshot: the snapshot resumes from the stored _id.
-	seen := consumeUntil(t, e.brokers, e.topic(), 30*time.Second, func(recs []*kgo.Record) bool { return countSnap(recs) >= n/3 })
+	seen := consumeWhile(t, r, e.brokers, e.topic(), 30*time.Second, func(recs []*kgo.Record) bool { return countSnap(recs) >= n/3 })
 	t.Logf("%d records (%d snapshot) before the restart", len(seen), countSnap(seen))
 	must(t, r.stop(t), "stop")
 	r = e.runSnap(t, chunk)
-	consumeUntil(t, e.brokers, e.topic(), 60*time.Second, func(recs []*kgo.Record) bool { return hasLast(recs) })
+	consumeWhile(t, r, e.brokers, e.topic(), 60*time.Second, func(recs []*kgo.Record) bool { return hasLast(recs) })
 	stopW()
 	must(t, <-wdone, "writer")
 	// A sentinel update marks the end of the writes in the stream.
 	_, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: "s1"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "end", Value: true}}}})
 	must(t, err, "sentinel")
-	recs := consumeUntil(t, e.brokers, e.topic(), 60*time.Second, func(recs []*kgo.Record) bool {
+	recs := consumeWhile(t, r, e.brokers, e.topic(), 60*time.Second, func(recs []*kgo.Record) bool {
 		for _, rec := range recs {
 			if bytes.Contains(rec.Value, []byte(`\"end\":true`)) {
 				return true
@@ -219,6 +212,12 @@ func hasLast(recs []*kgo.Record) bool {
 
 // consumeUntil reads topic read_committed from the start until done holds.
 func consumeUntil(t *testing.T, brokers []string, topic string, timeout time.Duration, done func([]*kgo.Record) bool) []*kgo.Record {
+	return consumeWhile(t, nil, brokers, topic, timeout, done)
+}
+
+// consumeWhile is consumeUntil that fails at once when r's pipeline
+// stops.
+func consumeWhile(t *testing.T, r *running, brokers []string, topic string, timeout time.Duration, done func([]*kgo.Record) bool) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
@@ -226,9 +225,25 @@ func consumeUntil(t *testing.T, brokers []string, topic string, timeout time.Dur
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
+	if r != nil {
+		go func() {
+			select {
+			case <-r.ended:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	var got []*kgo.Record
 	for !done(got) {
 		fs := cl.PollFetches(ctx)
+		if r != nil && ctx.Err() != nil {
+			select {
+			case <-r.ended:
+				t.Fatalf("topic %s: the pipeline stopped (%d records, %d snapshot): %v", topic, len(got), countSnap(got), r.err)
+			default:
+			}
+		}
 		if ctx.Err() != nil {
 			t.Fatalf("topic %s: condition not met within %s (%d records, %d snapshot)", topic, timeout, len(got), countSnap(got))
 		}

@@ -29,7 +29,8 @@ type Source struct {
 	pipeline []bson.Raw
 	coord    *snapCoord // set by Run when snapshots are configured
 
-	warnOnce sync.Once // documentKey fallback noted
+	warnOnce    sync.Once // documentKey fallback noted
+	unkeyedOnce sync.Once // update of a deleted document without a key noted
 }
 
 // New checks cfg. It does not connect.
@@ -304,11 +305,19 @@ func (s *Source) runStream(ctx context.Context, client *mongo.Client, key string
 		if err := s.snapBefore(ctx, e, ss, c.ct, false, time.Time{}); err != nil {
 			return err
 		}
+		if c.unkeyed {
+			s.unkeyedOnce.Do(func() {
+				s.log.Warn("an update event without a usable documentKey whose document was deleted before the lookup (mongo-java-server); its delete event follows, so the update is not published",
+					zap.String("watch", n.String()), zap.String("token", c.token))
+			})
+		}
 		if c.doc == nil {
 			if c.kind == "invalidate" {
 				return fmt.Errorf("%s: the change stream was invalidated (the collection or database was dropped or renamed); after recreating it, start capture with `capture run --config <file> --from token:%s` (starts after the invalidate)", where, c.token)
 			}
-			s.log.Info("change event without a document, not published", zap.String("operation", c.kind), zap.String("watch", n.String()))
+			if !c.unkeyed {
+				s.log.Info("change event without a document, not published", zap.String("operation", c.kind), zap.String("watch", n.String()))
+			}
 			if err := e.heartbeat(ctx, ss, c.token, c.ct); err != nil {
 				return err
 			}

@@ -95,8 +95,8 @@ func TestSplitRefused(t *testing.T) {
 	cfg.SplitLargeEvents = true
 	r := e.run(t, cfg, DebeziumEncoder{}, startSpec())
 	select {
-	case err := <-r.done:
-		close(r.done)
+	case <-r.ended:
+		err := r.err
 		if err == nil || !strings.Contains(err.Error(), "split_large_events") {
 			t.Fatalf("error %v, want one naming split_large_events", err)
 		}

@@ -79,6 +79,37 @@ func TestParseChangeKeyFallback(t *testing.T) {
 	}
 }
 
+// TestParseChangeUnkeyed: mongo-java-server's update event of a document
+// deleted before the lookup has neither a key nor a document; it is not
+// published (its delete follows). An update specification in fullDocument
+// (no lookup) without a key stays an error.
+func TestParseChangeUnkeyed(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		full    any
+		unkeyed bool
+	}{
+		{"empty lookup", bson.D{}, true},
+		{"null lookup", nil, true},
+		{"update specification", bson.D{{Key: "a", Value: int32(2)}}, false},
+	} {
+		ev, _ := bson.Marshal(bson.D{
+			{Key: "_id", Value: bson.D{{Key: "_data", Value: "6b041d7900000008"}}},
+			{Key: "operationType", Value: "update"},
+			{Key: "fullDocument", Value: tc.full},
+			{Key: "documentKey", Value: bson.D{{Key: "$inc", Value: bson.D{{Key: "v", Value: int64(1)}}}}},
+			{Key: "clusterTime", Value: bson.Timestamp{T: 5, I: 2}},
+		})
+		c, err := parseChange(ev, ns{"d", "c"}, "n", "v")
+		switch {
+		case tc.unkeyed && (err != nil || !c.unkeyed || c.doc != nil):
+			t.Errorf("%s: %+v, %v; want unkeyed and no document", tc.name, c, err)
+		case !tc.unkeyed && (err == nil || !strings.Contains(err.Error(), "no usable documentKey._id")):
+			t.Errorf("%s: error %v, want no usable documentKey._id", tc.name, err)
+		}
+	}
+}
+
 // TestWindowTake: a chunk goes out before the first event after its read
 // time hw, or when idle after a getMore that began after the hand-over or
 // that scanned past hw; without hw, before any next event.
