@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -152,6 +153,10 @@ func (st *decodeState) readRow(dst *[]field, which string) error {
 	if _, err := st.dec.ReadToken(); err != nil {
 		return decErr(which, st.dec.InputOffset(), err)
 	}
+	if st.types != nil {
+		st.seen = slices.Grow(st.seen[:0], (len(st.types)+63)/64)[:(len(st.types)+63)/64]
+		clear(st.seen)
+	}
 	for st.dec.PeekKind() != '}' {
 		name, off, err := st.readString()
 		if err != nil {
@@ -163,7 +168,13 @@ func (st *decodeState) readRow(dst *[]field, which string) error {
 			if f.col = lookup(st.types, name, len(*dst)); f.col < 0 {
 				return decErr(which+"."+name, off, errors.New("no such column in the sluice.types header"))
 			}
+			if st.seen[f.col/64]&(1<<(f.col%64)) != 0 {
+				return decErr(which+"."+name, off, errors.New("duplicate column"))
+			}
+			st.seen[f.col/64] |= 1 << (f.col % 64)
 			col = &st.types[f.col]
+		} else if slices.ContainsFunc(*dst, func(g field) bool { return g.name == name }) {
+			return decErr(which+"."+name, off, errors.New("duplicate column"))
 		}
 		if f.v, f.off, err = st.readValue(col); err != nil {
 			return decErr(which+"."+name, f.off, err)
