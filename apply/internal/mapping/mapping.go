@@ -134,11 +134,13 @@ func (c *Config) Validate() error {
 // own (it is not safe for concurrent use).
 type Mapper struct {
 	cfg   Config
-	plans map[string]*plan // by db.table
+	plans map[tableName]*plan
 }
 
+type tableName struct{ db, table string }
+
 // New returns a Mapper; cfg must be valid.
-func New(cfg Config) *Mapper { return &Mapper{cfg: cfg, plans: map[string]*plan{}} }
+func New(cfg Config) *Mapper { return &Mapper{cfg: cfg, plans: map[tableName]*plan{}} }
 
 // plan is a rule compiled for one table and column list.
 type plan struct {
@@ -146,6 +148,7 @@ type plan struct {
 	skip          bool
 	schema, table string
 	keep          []int // source column index per target column (-1: static)
+	identity      bool  // keep is 0..n-1 over all source columns: rows map as they are
 	cols          []event.Column
 	key           []int
 	static        []event.Value
@@ -197,12 +200,17 @@ func (m *Mapper) Map(e *event.Event, out *sink.Row) (int, error) {
 	if len(src) != len(e.Columns) {
 		return 0, fmt.Errorf("row image has %d values for %d columns", len(src), len(e.Columns))
 	}
-	vals := make([]event.Value, len(p.keep))
-	for i, c := range p.keep {
-		if c < 0 {
-			vals[i] = p.static[i]
-		} else {
-			vals[i] = src[c]
+	// The event's images are its own (format.Decoder allocates them per
+	// message) and sinks only read Values, so an unchanged row is shared.
+	vals := src
+	if !p.identity {
+		vals = make([]event.Value, len(p.keep))
+		for i, c := range p.keep {
+			if c < 0 {
+				vals[i] = p.static[i]
+			} else {
+				vals[i] = src[c]
+			}
 		}
 	}
 	*out = sink.Row{Op: op, Schema: p.schema, Table: p.table, Columns: p.cols, Key: p.key, Values: vals}
@@ -221,13 +229,13 @@ func (m *Mapper) Map(e *event.Event, out *sink.Row) (int, error) {
 }
 
 func (m *Mapper) plan(e *event.Event) (*plan, error) {
-	name := e.Database + "." + e.Table
+	name := tableName{e.Database, e.Table}
 	if p, ok := m.plans[name]; ok && sameNames(p.srcCols, e.Columns) && sameKeyNames(p, e) {
 		return p, nil
 	}
 	p, err := m.compile(e)
 	if err != nil {
-		return nil, fmt.Errorf("mapping %s: %w", name, err)
+		return nil, fmt.Errorf("mapping %s.%s: %w", e.Database, e.Table, err)
 	}
 	m.plans[name] = p
 	return p, nil
@@ -350,6 +358,10 @@ func (m *Mapper) compile(e *event.Event) (*plan, error) {
 			return nil, err
 		}
 		p.filter = f
+	}
+	p.identity = len(p.keep) == len(e.Columns)
+	for i, c := range p.keep {
+		p.identity = p.identity && c == i
 	}
 	return p, nil
 }
