@@ -65,7 +65,9 @@ func New(f string) (*Decoder, error) {
 	default:
 		return nil, fmt.Errorf("input format %q: want auto, maxwell, debezium or changestream", f)
 	}
-	return &Decoder{format: f, types: map[string][]event.Column{}}, nil
+	// franz-go never reuses a record's value (apply sets no kgo.WithPools
+	// buffer pools), so decoded strings can share its memory.
+	return &Decoder{format: f, types: map[string][]event.Column{}, mx: maxwell.Decoder{Borrow: true}}, nil
 }
 
 // Decode fills e from r. It returns a skip reason (and no error) for a

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -48,8 +49,13 @@ import (
 // on purpose rather than stop at them.
 //
 // e.Columns may alias the types slice; everything else in e is newly
-// allocated, so e may be kept after Decode returns.
-type Decoder struct{}
+// allocated, so e may be kept after Decode returns. With Borrow set, the
+// strings in e share value's memory instead of a copy of it: the caller
+// must not change value while it uses e (a Kafka record's value, never
+// reused, qualifies).
+type Decoder struct {
+	Borrow bool
+}
 
 // ErrDDL is wrapped by the error Decode returns for a Maxwell DDL record
 // (output_ddl=true). It is not a malformed message: Sluice does not
@@ -105,7 +111,7 @@ type envelope struct {
 }
 
 // Decode implements format.Decoder.
-func (*Decoder) Decode(value []byte, types []event.Column, e *event.Event) error {
+func (d *Decoder) Decode(value []byte, types []event.Column, e *event.Event) error {
 	st := statePool.Get().(*decodeState)
 	defer st.release()
 	// Parsing straight from a bytes.Buffer lets jsontext skip its copy;
@@ -115,7 +121,11 @@ func (*Decoder) Decode(value []byte, types []event.Column, e *event.Event) error
 	// the names that matter are checked here instead (see member and
 	// readRow), and a JSON column's value passes as the text it is.
 	st.dec.Reset(&st.buf, jsontext.AllowDuplicateNames(true))
-	st.src = string(value)
+	if d.Borrow {
+		st.src = unsafe.String(unsafe.SliceData(value), len(value))
+	} else {
+		st.src = string(value)
+	}
 	st.types = types
 	err := st.decode(e)
 	if err != nil && !errors.Is(err, ErrDDL) {

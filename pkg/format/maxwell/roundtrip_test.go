@@ -38,6 +38,14 @@ func roundTrip(t *testing.T, e *event.Event) event.Event {
 	if d := diffEvent(&want, &got); d != "" {
 		t.Fatalf("round trip of %s: %s", value, d)
 	}
+	// Borrowing the value's memory gives the same event.
+	var borrowed event.Event
+	if err := (&Decoder{Borrow: true}).Decode(value, types, &borrowed); err != nil {
+		t.Fatalf("decode %s borrowing: %v", value, err)
+	}
+	if d := diffEvent(&want, &borrowed); d != "" {
+		t.Fatalf("round trip of %s borrowing: %s", value, d)
+	}
 	return got
 }
 
