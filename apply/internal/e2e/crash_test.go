@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -58,14 +57,10 @@ log: {level: warn}
 			t.Logf("apply log tail:\n%s", tailFile(logPath, 30))
 		}
 	})
-	start := func() *exec.Cmd {
+	start := func() *testenv.Process {
 		cmd := exec.Command(bin, "run", "--config", cfgPath)
-		cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
+		cmd.Env = env
+		return testenv.StartProcess(t, cmd, func(line string) { fmt.Fprintln(logf, line) })
 	}
 
 	// The writer: 30 bursts of 400 changes on 2000 keys.
@@ -86,20 +81,17 @@ log: {level: warn}
 
 	rng := rand.New(rand.NewPCG(5, 6))
 	const kills = 20
-	for i := range kills {
-		cmd := start()
+	for range kills {
+		p := start()
 		time.Sleep(time.Duration(300+rng.IntN(2700)) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-		_ = i
+		p.Kill()
 	}
 	if err := <-produced; err != nil {
 		t.Fatal(err)
 	}
-	cmd := start()
+	p := start()
 	e.waitApplied(e.mconn, "mysql", "crash", topic)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
+	if err := p.Stop(45 * time.Second); err != nil {
 		t.Fatalf("apply did not exit cleanly on SIGTERM: %v\n%s", err, tailFile(logPath, 20))
 	}
 

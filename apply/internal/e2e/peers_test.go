@@ -131,8 +131,8 @@ func waitPeerApplied(t *testing.T, db *sql.DB, kind, group, topic string, ends m
 			return fmt.Errorf("apply stopped a partition (stored offsets %v, ends %v): %s", got, ends, line)
 		}
 		select {
-		case <-s.done:
-			return fmt.Errorf("apply exited (%v):\n%s", s.err, s.tail(10))
+		case <-s.Done():
+			return fmt.Errorf("apply exited (%v):\n%s", s.Err(), s.tail(10))
 		default:
 		}
 		if time.Now().After(deadline) {

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -590,33 +589,23 @@ func buildCapture(t *testing.T) string {
 
 // svc is a capture or apply process of a test, logging to a file.
 type svc struct {
+	*testenv.Process
 	name, log string
-	cmd       *exec.Cmd
-	done      chan struct{}
-	err       error
 }
 
 func startSvc(t *testing.T, name, dir string, env []string, bin string, args ...string) *svc {
 	t.Helper()
-	s := &svc{name: name, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
+	s := &svc{name: name, log: filepath.Join(dir, name+".log")}
 	f, err := os.Create(s.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Env, s.cmd.Stdout, s.cmd.Stderr = env, f, f
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.err = s.cmd.Wait(); f.Close(); close(s.done) }()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	s.Process = testenv.StartProcess(t, cmd, func(line string) { fmt.Fprintln(f, line) })
 	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
+		s.Kill()
+		f.Close()
 		if t.Failed() {
 			t.Logf("%s log tail:\n%s", s.name, s.tail(20))
 		}
@@ -633,8 +622,8 @@ func (s *svc) waitLog(t *testing.T, msg string, timeout time.Duration) {
 			return
 		}
 		select {
-		case <-s.done:
-			t.Fatalf("%s exited (%v) before logging %q:\n%s", s.name, s.err, msg, s.tail(20))
+		case <-s.Done():
+			t.Fatalf("%s exited (%v) before logging %q:\n%s", s.name, s.Err(), msg, s.tail(20))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -665,20 +654,7 @@ func (s *svc) logged(msg string) int {
 // stop sends SIGTERM and waits for the exit.
 func (s *svc) stop(t *testing.T) error {
 	t.Helper()
-	select {
-	case <-s.done:
-		return s.err
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-		return s.err
-	case <-time.After(45 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		return fmt.Errorf("%s did not exit within 45s of SIGTERM", s.name)
-	}
+	return s.Stop(45 * time.Second)
 }
 
 func (s *svc) tail(n int) string { return tailFile(s.log, n) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -80,46 +78,26 @@ func writeConfig(t *testing.T, c yamlConfig) string {
 
 // proc is a running capture process whose stderr is collected by line.
 type proc struct {
-	cmd    *exec.Cmd
+	*testenv.Process
 	mu     sync.Mutex
 	lines  []string
 	stdout strings.Builder
-	done   chan struct{}
-	err    error // set when done is closed
 	start  time.Time
 }
 
 func startProc(t *testing.T, bin, password string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{}), start: time.Now()}
-	p.cmd.Env = append(os.Environ(), "TEST_SOURCE_PASSWORD="+password)
-	p.cmd.Stdout = &lockedWriter{mu: &p.mu, w: &p.stdout}
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-		}
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
+	p := &proc{start: time.Now()}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "TEST_SOURCE_PASSWORD="+password)
+	cmd.Stdout = &lockedWriter{mu: &p.mu, w: &p.stdout}
+	p.Process = testenv.StartProcess(t, cmd, func(line string) {
+		p.mu.Lock()
+		p.lines = append(p.lines, line)
+		p.mu.Unlock()
+	})
 	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
+		p.Kill()
 		if t.Failed() {
 			t.Logf("capture %s stderr:\n%s", strings.Join(args, " "), p.stderr())
 		}
@@ -162,18 +140,15 @@ func (p *proc) plainLines() []string {
 func (p *proc) wait(t *testing.T, timeout time.Duration) int {
 	t.Helper()
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(timeout):
 		t.Fatalf("capture did not exit within %s", timeout)
 	}
-	var ee *exec.ExitError
-	if errors.As(p.err, &ee) {
-		return ee.ExitCode()
+	code := testenv.ExitCode(p.Err())
+	if code < 0 {
+		t.Fatal(p.Err())
 	}
-	if p.err != nil {
-		t.Fatal(p.err)
-	}
-	return 0
+	return code
 }
 
 // metricsAddr waits for the startup log line that names the metrics
@@ -195,7 +170,7 @@ func (p *proc) metricsAddr(t *testing.T) string {
 		}
 		p.mu.Unlock()
 		select {
-		case <-p.done:
+		case <-p.Done():
 			t.Fatalf("capture exited before it was running")
 		case <-time.After(50 * time.Millisecond):
 		}

@@ -316,9 +316,7 @@ func checkIDs(t *testing.T, ids []int, n int) {
 // JSON log lines.
 func stop(t *testing.T, p *proc) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	p.Signal(syscall.SIGTERM)
 	if code := p.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("exit %d after SIGTERM", code)
 	}

@@ -88,9 +88,9 @@ func crashTest(t *testing.T, format string) {
 		p := startCapture(t, bin, path, m.Password(), log)
 		wait := 300*time.Millisecond + time.Duration(rng.IntN(1700))*time.Millisecond
 		select {
-		case <-p.done:
+		case <-p.Done():
 			stopWriter.Store(true)
-			t.Fatalf("capture run %d exited by itself (exit %d) before the kill:\n%s", kills+1, exitCode(p.err), p.lastLines())
+			t.Fatalf("capture run %d exited by itself (exit %d) before the kill:\n%s", kills+1, testenv.ExitCode(p.Err()), p.lastLines())
 		case err := <-writerDone:
 			t.Fatalf("writer: %v", err)
 		case <-time.After(wait):
@@ -98,7 +98,7 @@ func crashTest(t *testing.T, format string) {
 		if p.running.Load() {
 			killsRunning++
 		}
-		p.kill()
+		p.Kill()
 		kills++
 	}
 	stopWriter.Store(true)
@@ -115,8 +115,8 @@ func crashTest(t *testing.T, format string) {
 	topics := []string{cfg.topic("a"), cfg.topic("b"), cfg.topic(ledgerTable)}
 	evs := consume(t, k.Brokers(), topics, tr.changes(), 3*time.Second, 90*time.Second)
 	t.Logf("read %d events in %s after the last restart", len(evs), time.Since(catchUp).Round(time.Millisecond))
-	if final.exited() {
-		t.Errorf("the last capture exited by itself (exit %d):\n%s", exitCode(final.err), final.lastLines())
+	if final.Exited() {
+		t.Errorf("the last capture exited by itself (exit %d):\n%s", testenv.ExitCode(final.Err()), final.lastLines())
 	} else if code := final.stop(30 * time.Second); code != 0 {
 		t.Errorf("the last capture: exit %d after SIGTERM, want 0:\n%s", code, final.lastLines())
 	}

@@ -100,15 +100,15 @@ func TestGaleraFailover(t *testing.T) {
 	log := newCaptureLog(t)
 	capture := startCapture(t, bin, writeConfig(t, cfg), g.Nodes[0].Password(), log)
 	for deadline := time.Now().Add(30 * time.Second); !capture.running.Load(); time.Sleep(20 * time.Millisecond) {
-		if capture.exited() || time.Now().After(deadline) {
+		if capture.Exited() || time.Now().After(deadline) {
 			stopWriter.Store(true)
-			fail("capture did not start (exit %v):\n%s", capture.err, capture.lastLines())
+			fail("capture did not start (exit %v):\n%s", capture.Err(), capture.lastLines())
 		}
 	}
 	// Kill node 1 while capture streams from it.
-	if capture.exited() || log.waitFor(30*time.Second, `"msg":"streaming binlog"`, `"server":"`+g.Nodes[0].Addr()+`"`) == "" {
+	if capture.Exited() || log.waitFor(30*time.Second, `"msg":"streaming binlog"`, `"server":"`+g.Nodes[0].Addr()+`"`) == "" {
 		stopWriter.Store(true)
-		fail("capture did not stream from node 1 (exit %v):\n%s", capture.err, capture.lastLines())
+		fail("capture did not stream from node 1 (exit %v):\n%s", capture.Err(), capture.lastLines())
 	}
 	time.Sleep(time.Duration(50+rng.IntN(500)) * time.Millisecond)
 	if len(writerDone) > 0 {
@@ -139,8 +139,8 @@ func TestGaleraFailover(t *testing.T) {
 	topics := []string{cfg.topic("a"), cfg.topic("b"), cfg.topic(ledgerTable)}
 	evs := consume(t, k.Brokers(), topics, tr.changes(), 3*time.Second, 90*time.Second)
 	t.Logf("read %d events, %s after node 1 was killed", len(evs), time.Since(killedAt).Round(time.Millisecond))
-	if capture.exited() {
-		t.Errorf("capture exited by itself (exit %d):\n%s", exitCode(capture.err), capture.lastLines())
+	if capture.Exited() {
+		t.Errorf("capture exited by itself (exit %d):\n%s", testenv.ExitCode(capture.Err()), capture.lastLines())
 	} else if code := capture.stop(30 * time.Second); code != 0 {
 		t.Errorf("capture: exit %d after SIGTERM, want 0:\n%s", code, capture.lastLines())
 	}

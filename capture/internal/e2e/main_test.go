@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -88,11 +85,8 @@ func writeConfig(t *testing.T, c captureConfig) string {
 // a log file shared by all runs of a test (a failing test prints its
 // tail) and watched for the "capture running" line.
 type captureProc struct {
-	cmd     *exec.Cmd
-	done    chan struct{}
-	err     error // the exit, once done is closed
+	*testenv.Process
 	running atomic.Bool
-	killed  atomic.Bool
 	mu      sync.Mutex
 	last    []string // the last stderr lines
 }
@@ -179,84 +173,30 @@ func startCapture(t *testing.T, bin, path, password string, log *captureLog) *ca
 	log.runs++
 	run := log.runs
 	log.mu.Unlock()
-	p := &captureProc{cmd: exec.Command(bin, "run", "--config", path), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), "E2E_SOURCE_PASSWORD="+password)
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stdout = p.cmd.Stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			log.write(run, line)
-			var rec struct {
-				Msg string `json:"msg"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "capture running" {
-				p.running.Store(true)
-			}
-			p.mu.Lock()
-			if p.last = append(p.last, line); len(p.last) > 20 {
-				p.last = p.last[1:]
-			}
-			p.mu.Unlock()
+	p := &captureProc{}
+	cmd := exec.Command(bin, "run", "--config", path)
+	cmd.Env = append(os.Environ(), "E2E_SOURCE_PASSWORD="+password)
+	p.Process = testenv.StartProcess(t, cmd, func(line string) {
+		log.write(run, line)
+		var rec struct {
+			Msg string `json:"msg"`
 		}
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() { p.kill() })
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "capture running" {
+			p.running.Store(true)
+		}
+		p.mu.Lock()
+		if p.last = append(p.last, line); len(p.last) > 20 {
+			p.last = p.last[1:]
+		}
+		p.mu.Unlock()
+	})
 	return p
-}
-
-// exited reports whether the process has exited.
-func (p *captureProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill sends SIGKILL and waits for the exit.
-func (p *captureProc) kill() {
-	if p.exited() {
-		return
-	}
-	p.killed.Store(true)
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
 }
 
 // stop sends SIGTERM and returns the exit code, or -1 if the process did
 // not exit within timeout (it is then killed).
 func (p *captureProc) stop(timeout time.Duration) int {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		p.kill()
-		return -1
-	}
-	return exitCode(p.err)
-}
-
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
+	return testenv.ExitCode(p.Stop(timeout))
 }
 
 // lastLines are the process's last stderr lines.

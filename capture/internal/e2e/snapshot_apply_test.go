@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +25,7 @@ func buildApply(t *testing.T) string {
 
 // startApply runs `apply run` consuming topic into database db of m; its
 // output goes to a log file printed when the test fails.
-func startApply(t *testing.T, bin string, m *testenv.MariaDB, db, group, topic string, brokers []string) *exec.Cmd {
+func startApply(t *testing.T, bin string, m *testenv.MariaDB, db, group, topic string, brokers []string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`group: %s
@@ -49,21 +48,9 @@ log: {level: warn}
 	}
 	cmd := exec.Command(bin, "run", "--config", path)
 	cmd.Env = append(os.Environ(), "TARGET_DSN="+m.DSN(db))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p := testenv.StartProcess(t, cmd, func(line string) { fmt.Fprintln(logf, line) })
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		_ = p.Stop(30 * time.Second)
 		logf.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
@@ -71,7 +58,6 @@ log: {level: warn}
 			t.Logf("apply log tail:\n%s", strings.Join(lines[max(0, len(lines)-30):], "\n"))
 		}
 	})
-	return cmd
 }
 
 // rowSums is a table as id -> CRC32 of the row's every column.

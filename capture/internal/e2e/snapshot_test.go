@@ -241,7 +241,7 @@ func killDuringSnapshot(t *testing.T, log *captureLog, kills int, p *captureProc
 		if log.waitFor(10*time.Millisecond, "snapshot of table complete") != "" {
 			break
 		}
-		p.kill()
+		p.Kill()
 		killed++
 		t.Logf("kill %d at %s", killed, time.Since(start).Round(time.Millisecond))
 		p = restart()

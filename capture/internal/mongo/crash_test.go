@@ -7,11 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/sluice-cdc/sluice/pkg/testenv"
 )
 
 // TestKill9Capture runs the capture binary against a collection under a
@@ -22,14 +23,13 @@ func TestKill9Capture(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
 	cp := e.binCapture(t, dir, []string{e.db + "." + e.coll}, "")
-	start := func(from string) *exec.Cmd {
+	start := func(from string) *testenv.Process {
 		if from != "" {
 			return cp.start(t, "--from", from)
 		}
 		return cp.start(t)
 	}
-	cmd := start(startSpec())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := start(startSpec())
 
 	// Writer: n inserts, paced so the kills land mid-stream.
 	const n = 300
@@ -54,16 +54,14 @@ func TestKill9Capture(t *testing.T) {
 		for written.Load() < int32(kill*n/4) {
 			time.Sleep(5 * time.Millisecond)
 		}
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
+		p.Kill()
 		t.Logf("kill -9 #%d after %d inserts", kill, written.Load())
 		time.Sleep(200 * time.Millisecond)
-		cmd = start("") // the stored position
+		p = start("") // the stored position
 	}
 	must(t, <-done, "writer")
 	checkOnce(t, consume(t, e.brokers, e.topic(), n, 90*time.Second), n)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
+	_ = p.Stop(30 * time.Second)
 }
 
 // captureBin is SLUICE_TEST_CAPTURE_BIN (a prebuilt bin/capture), or the
@@ -119,11 +117,8 @@ func (b *binCapture) command(sub string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// start starts `capture run` with args, its output on the test's stderr.
-func (b *binCapture) start(t *testing.T, args ...string) *exec.Cmd {
+// start starts `capture run` with args, its output in the test log.
+func (b *binCapture) start(t *testing.T, args ...string) *testenv.Process {
 	t.Helper()
-	cmd := b.command("run", args...)
-	cmd.Stderr, cmd.Stdout = os.Stderr, os.Stderr
-	must(t, cmd.Start(), "starting capture")
-	return cmd
+	return testenv.StartProcess(t, b.command("run", args...), func(line string) { t.Log(line) })
 }

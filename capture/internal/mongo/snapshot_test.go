@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -276,29 +274,25 @@ func TestSnapshotKill9(t *testing.T) {
 	// is the capture's start second: keep the inserts out of it.
 	time.Sleep(1100 * time.Millisecond)
 	cp := e.binCapture(t, dir, []string{e.db + "." + e.coll}, fmt.Sprintf("snapshot: {mode: initial, chunk_size: %d}", chunk))
-	start := func() *exec.Cmd { return cp.start(t) }
-	cmd := start()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := cp.start(t)
 	kills := 0
 	for k := 1; k <= 5; k++ {
 		at := n * k / 7
 		recs := consumeUntil(t, e.brokers, e.topic(), 60*time.Second, func(recs []*kgo.Record) bool { return countSnap(recs) >= at })
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
+		p.Kill()
 		if hasLast(recs) {
 			t.Logf("the snapshot finished before kill -9 at %d documents", at)
 		} else {
 			kills++
 		}
 		t.Logf("kill -9 after %d committed snapshot records", countSnap(recs))
-		cmd = start()
+		p = cp.start(t)
 	}
 	recs := consumeUntil(t, e.brokers, e.topic(), 90*time.Second, hasLast)
 	_, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: int32(n)}})
 	must(t, err, "insert after the snapshot")
 	recs = consumeUntil(t, e.brokers, e.topic(), 60*time.Second, func(recs []*kgo.Record) bool { return countSnap(recs) >= n && len(recs) > countSnap(recs) })
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
+	_ = p.Stop(30 * time.Second)
 	seen := map[string]int{}
 	dups := 0
 	for _, r := range recs {
@@ -342,8 +336,7 @@ func TestOnDemandSnapshot(t *testing.T) {
 	_, err = other.InsertOne(ctx, bson.D{{Key: "_id", Value: int32(-1)}})
 	must(t, err, "insert into other")
 	cp := e.binCapture(t, dir, []string{e.db + "." + e.coll, e.db + ".other"}, fmt.Sprintf("snapshot: {mode: never, chunk_size: %d}", chunk))
-	cmd := cp.start(t)
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := cp.start(t)
 
 	// The other collection streams throughout.
 	otherTopic := e.prefix + "." + e.db + ".other"
@@ -394,6 +387,5 @@ func TestOnDemandSnapshot(t *testing.T) {
 	if during == 0 {
 		t.Errorf("no change of the other collection was streamed during the snapshot (%s .. %s)", first, last)
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
+	_ = p.Stop(30 * time.Second)
 }
