@@ -97,9 +97,6 @@ func (p *Process) Exited() bool {
 	}
 }
 
-// Pid is the process id.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
-
 // Signal sends sig unless the process exited.
 func (p *Process) Signal(sig syscall.Signal) {
 	if !p.Exited() {
