@@ -2,6 +2,8 @@ package debezium
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,11 +75,16 @@ func (st *decodeState) readSchema(n *schemaNode, depth int, path string) error {
 	if err := st.open('{', path); err != nil {
 		return err
 	}
+	seen := make([]string, 0, 16) // member names: jsontext's own check is off (getState)
 	for st.dec.PeekKind() != '}' {
 		name, off, err := st.readString()
 		if err != nil {
 			return decErr(path, off, err)
 		}
+		if slices.Contains(seen, name) {
+			return decErr(path, off, fmt.Errorf("duplicate member %q", name))
+		}
+		seen = append(seen, name)
 		switch name {
 		case "type":
 			n.typ, off, err = st.readString()
@@ -108,11 +115,16 @@ func (st *decodeState) readParams(n *schemaNode, path string) error {
 	if err := st.open('{', path); err != nil {
 		return err
 	}
+	seen := make([]string, 0, 16) // member names: jsontext's own check is off (getState)
 	for st.dec.PeekKind() != '}' {
 		k, off, err := st.readString()
 		if err != nil {
 			return decErr(path, off, err)
 		}
+		if slices.Contains(seen, k) {
+			return decErr(path, off, fmt.Errorf("duplicate member %q", k))
+		}
+		seen = append(seen, k)
 		v, off, err := st.readString()
 		if err != nil {
 			return decErr(path+"."+k, off, err)

@@ -3,6 +3,7 @@ package debezium
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/sluice-cdc/sluice/pkg/event"
 )
@@ -202,11 +203,16 @@ func (st *decodeState) readKey() ([]rawField, error) {
 		return nil, err
 	}
 	var bare, wrapped bool
+	seen := make([]string, 0, 16) // member names: jsontext's own check is off (getState)
 	for st.dec.PeekKind() != '}' {
 		name, off, err := st.readString()
 		if err != nil {
 			return nil, decErr("key", off, err)
 		}
+		if slices.Contains(seen, name) {
+			return nil, decErr("key", off, fmt.Errorf("duplicate member %q", name))
+		}
+		seen = append(seen, name)
 		switch {
 		case name == "schema" && !bare && st.dec.PeekKind() == '{':
 			var n schemaNode

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // readSource reads the source block. Only the fields an event holds are
@@ -14,11 +15,16 @@ func (st *decodeState) readSource(s *sourceBlock) error {
 	if err := st.open('{', path); err != nil {
 		return err
 	}
+	seen := make([]string, 0, 16) // member names: jsontext's own check is off (getState)
 	for st.dec.PeekKind() != '}' {
 		name, off, err := st.readString()
 		if err != nil {
 			return decErr(path, off, err)
 		}
+		if slices.Contains(seen, name) {
+			return decErr(path, off, fmt.Errorf("duplicate member %q", name))
+		}
+		seen = append(seen, name)
 		switch name {
 		case "version":
 			s.version, off, err = st.readString()
@@ -89,11 +95,16 @@ func (st *decodeState) readTransaction(env *envelope) error {
 		return err
 	}
 	env.hasTx = true
+	seen := make([]string, 0, 16) // member names: jsontext's own check is off (getState)
 	for st.dec.PeekKind() != '}' {
 		name, off, err := st.readString()
 		if err != nil {
 			return decErr(path, off, err)
 		}
+		if slices.Contains(seen, name) {
+			return decErr(path, off, fmt.Errorf("duplicate member %q", name))
+		}
+		seen = append(seen, name)
 		switch name {
 		case "id":
 			env.txID, off, err = st.readString()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/sluice-cdc/sluice/pkg/event"
 )
@@ -68,11 +69,16 @@ func (st *decodeState) readMongoTop(c *MongoChange) error {
 	}
 	var op string
 	var opOff int64
+	seen := make([]string, 0, 16) // member names: jsontext's own check is off (getState)
 	for st.dec.PeekKind() != '}' {
 		name, off, err := st.readString()
 		if err != nil {
 			return decErr("", off, err)
 		}
+		if slices.Contains(seen, name) {
+			return decErr("", off, fmt.Errorf("duplicate member %q", name))
+		}
+		seen = append(seen, name)
 		switch {
 		case name == "schema" && !st.bare:
 			err = st.dec.SkipValue() // documents are strings: nothing to learn
@@ -118,11 +124,16 @@ func (st *decodeState) readMongoObject(c *MongoChange, op *string, opOff *int64)
 	if err := st.open('{', "payload"); err != nil {
 		return err
 	}
+	seen := make([]string, 0, 16) // member names: jsontext's own check is off (getState)
 	for st.dec.PeekKind() != '}' {
 		name, off, err := st.readString()
 		if err != nil {
 			return decErr("payload", off, err)
 		}
+		if slices.Contains(seen, name) {
+			return decErr("payload", off, fmt.Errorf("duplicate member %q", name))
+		}
+		seen = append(seen, name)
 		if err := st.mongoMember(c, name, op, opOff); err != nil {
 			return err
 		}
@@ -183,11 +194,16 @@ func (st *decodeState) readUpdateDescription(c *MongoChange) error {
 		return err
 	}
 	u := &UpdateDescription{RemovedFields: []string{}}
+	seen := make([]string, 0, 16) // member names: jsontext's own check is off (getState)
 	for st.dec.PeekKind() != '}' {
 		name, off, err := st.readString()
 		if err != nil {
 			return decErr(path, off, err)
 		}
+		if slices.Contains(seen, name) {
+			return decErr(path, off, fmt.Errorf("duplicate member %q", name))
+		}
+		seen = append(seen, name)
 		switch name {
 		case "updatedFields":
 			u.UpdatedFields, off, err = st.readDoc()
@@ -241,11 +257,16 @@ func (st *decodeState) readTruncated(path string) (TruncatedArray, error) {
 	if err := st.open('{', path); err != nil {
 		return t, err
 	}
+	seen := make([]string, 0, 16) // member names: jsontext's own check is off (getState)
 	for st.dec.PeekKind() != '}' {
 		name, off, err := st.readString()
 		if err != nil {
 			return t, decErr(path, off, err)
 		}
+		if slices.Contains(seen, name) {
+			return t, decErr(path, off, fmt.Errorf("duplicate member %q", name))
+		}
+		seen = append(seen, name)
 		switch name {
 		case "field":
 			t.Field, off, err = st.readString()
@@ -273,11 +294,16 @@ func (st *decodeState) readMongoSource(c *MongoChange) error {
 	}
 	s := &c.Source
 	connector := ""
+	seen := make([]string, 0, 16) // member names: jsontext's own check is off (getState)
 	for st.dec.PeekKind() != '}' {
 		name, off, err := st.readString()
 		if err != nil {
 			return decErr(path, off, err)
 		}
+		if slices.Contains(seen, name) {
+			return decErr(path, off, fmt.Errorf("duplicate member %q", name))
+		}
+		seen = append(seen, name)
 		switch name {
 		case "version":
 			s.Version, off, err = st.readString()
