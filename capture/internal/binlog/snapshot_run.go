@@ -16,26 +16,7 @@ import (
 )
 
 // SnapshotConfig turns snapshots on (Config.Snapshot); see snapshot.go.
-type SnapshotConfig struct {
-	// ChunkSize is the rows per chunk. Default 10000.
-	ChunkSize int
-	// Resume returns the snapshot state stored with the position Run
-	// starts from ("" none), and fresh: no position was stored at all (a
-	// first start), when Initial applies.
-	Resume func() (state string, fresh bool)
-	// Initial snapshots every captured table on a fresh start.
-	Initial bool
-	// InitialOnly stops Run with snapshot.ErrDone once the initial
-	// snapshot is committed, instead of streaming on.
-	InitialOnly bool
-	// Signals, when set, delivers on-demand requests from the offset
-	// stored in the state; see snapshot.Signal.
-	Signals func(ctx context.Context, from int64, out chan<- snapshot.Signal) error
-	// Progress, when set, is called after every chunk; it must not block.
-	Progress func(snapshot.Progress)
-}
-
-const defaultChunkSize = 10000
+type SnapshotConfig = snapshot.Config
 
 // chunk is one chunk ready to be emitted.
 type chunk struct {
@@ -73,15 +54,7 @@ func (s *snapRun) run(ctx context.Context, state snapshot.State) error {
 			s.db.Close()
 		}
 	}()
-	var sigs chan snapshot.Signal
-	if s.cfg.Signals != nil {
-		sigs = make(chan snapshot.Signal, 1)
-		go func() {
-			if err := s.cfg.Signals(ctx, state.SignalsOffset, sigs); err != nil && ctx.Err() == nil {
-				s.log.Error("reading snapshot signals failed; on-demand snapshots stop until restart", zap.Error(err))
-			}
-		}()
-	}
+	sigs := s.cfg.ReadSignals(ctx, state.SignalsOffset, s.log)
 	var p *pending
 	pause := retry.Backoff{Base: 10 * time.Millisecond, Max: 2 * time.Second}
 	for {
@@ -99,18 +72,11 @@ func (s *snapRun) run(ctx context.Context, state snapshot.State) error {
 			continue
 		}
 		if len(state.Tables) == 0 {
-			if s.cfg.InitialOnly {
-				return snapshot.ErrDone
+			sig, ok, err := s.cfg.Idle(ctx, sigs)
+			if !ok {
+				return err
 			}
-			if sigs == nil {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case sig := <-sigs:
-				s.add(&state, sig, true)
-			}
+			s.add(&state, sig, true)
 			continue
 		}
 		select {
@@ -388,12 +354,7 @@ func (r *Reader) startSnapshots(ctx context.Context, srv *server) (*snapRun, sna
 	if sc == nil {
 		return nil, snapshot.State{}, nil
 	}
-	var stored string
-	fresh := false
-	if sc.Resume != nil {
-		stored, fresh = sc.Resume()
-	}
-	state, err := snapshot.ParseState(stored)
+	state, fresh, err := sc.Stored()
 	if err != nil {
 		return nil, state, fatalf("%w", err)
 	}
@@ -413,7 +374,7 @@ func (r *Reader) startSnapshots(ctx context.Context, srv *server) (*snapRun, sna
 	cfg := *sc
 	cfg.InitialOnly = initialOnly
 	if cfg.ChunkSize <= 0 {
-		cfg.ChunkSize = defaultChunkSize
+		cfg.ChunkSize = snapshot.DefaultChunkSize
 	}
 	log := r.log.Named("snapshot")
 	return &snapRun{r: r, cfg: &cfg, log: log, meter: snapshot.Meter{Report: cfg.Progress, Log: log, Noun: "table"}}, state, nil

@@ -73,28 +73,8 @@ import (
 	"github.com/sluice-cdc/sluice/pkg/position"
 )
 
-// SnapshotConfig turns snapshots on (Config.Snapshot). The types of
-// signals and progress are package snapshot's, so the app wires both
-// sources alike.
-type SnapshotConfig struct {
-	// ChunkSize is the documents per chunk. Default 10000.
-	ChunkSize int
-	// Resume returns the snapshot state stored with the position Run
-	// starts from ("" none), and fresh: no position was stored at all.
-	Resume func() (state string, fresh bool)
-	// Initial snapshots every captured collection on a fresh start.
-	Initial bool
-	// InitialOnly stops Run with snapshot.ErrDone once the initial
-	// snapshot is committed.
-	InitialOnly bool
-	// Signals, when set, delivers on-demand requests ("db.collection")
-	// from the offset stored in the state.
-	Signals func(ctx context.Context, from int64, out chan<- snapshot.Signal) error
-	// Progress, when set, is called after every chunk; it must not block.
-	Progress func(snapshot.Progress)
-}
-
-const defaultChunkSize = 10000
+// SnapshotConfig turns snapshots on (Config.Snapshot).
+type SnapshotConfig = snapshot.Config
 
 // window is one chunk on its way into a stream.
 type window struct {

@@ -41,12 +41,7 @@ func (s *Source) startSnapshot(ctx context.Context, client *mongo.Client) (*snap
 	if sc == nil {
 		return nil, snapshot.State{}, nil
 	}
-	var stored string
-	fresh := false
-	if sc.Resume != nil {
-		stored, fresh = sc.Resume()
-	}
-	state, err := snapshot.ParseState(stored)
+	state, fresh, err := sc.Stored()
 	if err != nil {
 		return nil, state, err
 	}
@@ -73,7 +68,7 @@ func (s *Source) startSnapshot(ctx context.Context, client *mongo.Client) (*snap
 	}
 	cfg := *sc
 	if cfg.ChunkSize <= 0 {
-		cfg.ChunkSize = defaultChunkSize
+		cfg.ChunkSize = snapshot.DefaultChunkSize
 	}
 	log := s.log.Named("snapshot")
 	return &snapRun{s: s, cfg: cfg, client: client, log: log, meter: snapshot.Meter{Report: cfg.Progress, Log: log, Noun: "collection"}}, state, nil
@@ -141,29 +136,14 @@ func (s *Source) streamKey(db, coll string) (string, bool) {
 // (and no signals are configured) or it fails. state is the progress as
 // of the last chunk emitted.
 func (r *snapRun) run(ctx context.Context, state snapshot.State) error {
-	var sigs chan snapshot.Signal
-	if r.cfg.Signals != nil {
-		sigs = make(chan snapshot.Signal, 1)
-		go func() {
-			if err := r.cfg.Signals(ctx, state.SignalsOffset, sigs); err != nil && ctx.Err() == nil {
-				r.log.Error("reading snapshot signals failed; on-demand snapshots stop until restart", zap.Error(err))
-			}
-		}()
-	}
+	sigs := r.cfg.ReadSignals(ctx, state.SignalsOffset, r.log)
 	for {
 		if len(state.Tables) == 0 {
-			if r.cfg.InitialOnly {
-				return snapshot.ErrDone
+			sig, ok, err := r.cfg.Idle(ctx, sigs)
+			if !ok {
+				return err
 			}
-			if sigs == nil {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case sig := <-sigs:
-				r.add(&state, sig)
-			}
+			r.add(&state, sig)
 			continue
 		}
 		select {

@@ -1,6 +1,8 @@
 package snapshot
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -53,5 +55,27 @@ func TestStateJSON(t *testing.T) {
 	}
 	if !st.Has("shop", "items") || st.Has("shop", "users") {
 		t.Error("has")
+	}
+}
+
+// TestConfigIdle: with an empty queue a snapshotter stops (initial_only:
+// ErrDone; no signals: nil) or waits for the next request.
+func TestConfigIdle(t *testing.T) {
+	ctx := t.Context()
+	if _, ok, err := (&Config{InitialOnly: true}).Idle(ctx, make(chan Signal)); ok || !errors.Is(err, ErrDone) {
+		t.Errorf("initial_only: ok %v, err %v", ok, err)
+	}
+	if _, ok, err := (&Config{}).Idle(ctx, nil); ok || err != nil {
+		t.Errorf("no signals: ok %v, err %v", ok, err)
+	}
+	sigs := make(chan Signal, 1)
+	sigs <- Signal{Tables: []string{"d.t"}, Next: 7}
+	if sig, ok, err := (&Config{}).Idle(ctx, sigs); !ok || err != nil || sig.Next != 7 {
+		t.Errorf("signal: %+v, ok %v, err %v", sig, ok, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, ok, err := (&Config{}).Idle(cctx, make(chan Signal)); ok || !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: ok %v, err %v", ok, err)
 	}
 }
