@@ -44,23 +44,26 @@ func (s *server) close() {
 	}
 }
 
-// openDB opens a catalog connection pool to addr: utf8mb4, temporal values
-// as text, the reader's TLS settings.
-func (r *Reader) openDB(addr string) (*sql.DB, error) {
+// openDB opens a connection pool to addr for what (named in errors):
+// utf8mb4, temporal values as text, the reader's TLS settings, and the
+// session variables in params. Two connections: catalog lookups are rare
+// and sequential, and a snapshot reads one chunk at a time.
+func (r *Reader) openDB(addr, what string, params map[string]string) (*sql.DB, error) {
 	c := mysql.NewConfig()
 	c.User, c.Passwd, c.Net, c.Addr = r.cfg.User, r.cfg.Password, "tcp", addr
 	c.TLS = r.cfg.TLS
 	c.Timeout = dialTimeout
 	c.ParseTime = false
+	c.Params = params
 	if err := c.Apply(mysql.Charset("utf8mb4", "")); err != nil {
-		return nil, fmt.Errorf("catalog connection to %s: %w", addr, err)
+		return nil, fmt.Errorf("%s connection to %s: %w", what, addr, err)
 	}
 	conn, err := mysql.NewConnector(c)
 	if err != nil {
-		return nil, fmt.Errorf("catalog connection to %s: %w", addr, err)
+		return nil, fmt.Errorf("%s connection to %s: %w", what, addr, err)
 	}
 	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(2) // catalog lookups are rare and sequential
+	db.SetMaxOpenConns(2)
 	db.SetConnMaxIdleTime(time.Minute)
 	return db, nil
 }
@@ -68,7 +71,7 @@ func (r *Reader) openDB(addr string) (*sql.DB, error) {
 // openServer connects to addr and learns the server's flavor, identity
 // and GTID mode.
 func (r *Reader) openServer(ctx context.Context, addr string) (*server, error) {
-	db, err := r.openDB(addr)
+	db, err := r.openDB(addr, "catalog", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -9,9 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/sluice-cdc/sluice/pkg/event"
 )
@@ -32,23 +29,7 @@ type snapMeta struct {
 // its exact bits and temporal values their column's fraction digits;
 // TIMESTAMP is read in UTC, as the binlog reader renders it.
 func (r *Reader) openSnapDB(addr string) (*sql.DB, error) {
-	c := mysql.NewConfig()
-	c.User, c.Passwd, c.Net, c.Addr = r.cfg.User, r.cfg.Password, "tcp", addr
-	c.TLS = r.cfg.TLS
-	c.Timeout = dialTimeout
-	c.ParseTime = false
-	c.Params = map[string]string{"time_zone": "'+00:00'"}
-	if err := c.Apply(mysql.Charset("utf8mb4", "")); err != nil {
-		return nil, fmt.Errorf("snapshot connection to %s: %w", addr, err)
-	}
-	conn, err := mysql.NewConnector(c)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot connection to %s: %w", addr, err)
-	}
-	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(2)
-	db.SetConnMaxIdleTime(time.Minute)
-	return db, nil
+	return r.openDB(addr, "snapshot", map[string]string{"time_zone": "'+00:00'"})
 }
 
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
