@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/sluice-cdc/sluice/pkg/retry"
 )
 
 // pacer keeps the average read rate at or below rate rows per second by
@@ -26,18 +28,7 @@ func (p *pacer) wait(ctx context.Context, n int) error {
 	}
 	p.rows += int64(n)
 	due := p.start.Add(time.Duration(float64(p.rows) / float64(p.rate) * float64(time.Second)))
-	d := time.Until(due)
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return retry.Sleep(ctx, time.Until(due))
 }
 
 func slicesSortByOrder(list []pending) {
